@@ -1,0 +1,631 @@
+//! The description of what randnet samples: the network architecture and initialization
+//! ([`NetworkSpec`]), the inputs ([`InputSpec`]) and the requested observables ([`Observe`]).
+//!
+//! This crate has no heavy dependencies so that every other crate (engines, theory, the CLI) can
+//! share one validated description. Conventions follow DESIGN §2: hidden widths n_1..n_L, a linear
+//! readout of width `output_dim`, weights `W^l_ij ~ N(0, C_W / n_{l-1})`, biases `b ~ N(0, C_b)`
+//! with the readout using the same C_W and C_b.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// A validation error in a network, input or observable description.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SpecError {
+    #[error("{what} must be a positive integer, got {got}")]
+    NonPositive { what: &'static str, got: String },
+    #[error("{what} must be a finite number >= 0, got {got}")]
+    BadVariance { what: &'static str, got: String },
+    #[error("{what} must be a finite number, got {got}")]
+    NotFinite { what: &'static str, got: String },
+    #[error("unknown activation '{0}' (expected relu, leaky-relu:S, linear, tanh, erf, gelu, swish, sin, shaped-relu:C, cubic:PSI)")]
+    UnknownActivation(String),
+    #[error("unknown parameterization '{0}' (expected ntk or standard)")]
+    UnknownParameterization(String),
+    #[error("unknown weight law '{0}' (expected gaussian, uniform or rademacher)")]
+    UnknownWeightLaw(String),
+    #[error("bad residual '{0}' (expected a number or invsqrt-depth)")]
+    BadResidual(String),
+    #[error("residual networks need equal hidden widths, got {0:?}")]
+    ResidualUnequalWidths(Vec<usize>),
+    #[error("unknown observable '{0}' (expected output, ntk, sqnorm, jacobian)")]
+    UnknownObservable(String),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// A pointwise nonlinearity sigma.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "name", rename_all = "kebab-case")]
+pub enum Activation {
+    Relu,
+    /// sigma(t) = t for t > 0, slope * t otherwise.
+    LeakyRelu { slope: f64 },
+    Linear,
+    Tanh,
+    Erf,
+    /// t * Phi(t) with the exact normal CDF (not the tanh approximation).
+    Gelu,
+    /// t * sigmoid(t).
+    Swish,
+    Sin,
+    /// Li–Nica–Roy shaped ReLU: slopes 1 + c/sqrt(n) for t > 0 and 1 - c/sqrt(n) for t < 0,
+    /// n the width of the layer the activation acts on.
+    ShapedRelu { c: f64 },
+    /// Hanin's shaped cubic: t + psi t^3 / L, L the number of hidden layers.
+    Cubic { psi: f64 },
+}
+
+impl Activation {
+    /// The usual critical weight variance: the default for `--cw`.
+    pub fn critical_cw(&self) -> f64 {
+        match *self {
+            Activation::Relu => 2.0,
+            Activation::LeakyRelu { slope } => 2.0 / (1.0 + slope * slope),
+            _ => 1.0,
+        }
+    }
+
+    /// True for activations that are piecewise linear (relu, leaky-relu, linear, shaped-relu).
+    pub fn is_piecewise_linear(&self) -> bool {
+        matches!(
+            self,
+            Activation::Relu
+                | Activation::LeakyRelu { .. }
+                | Activation::Linear
+                | Activation::ShapedRelu { .. }
+        )
+    }
+
+    /// The slopes (positive side, negative side) of a scale-invariant activation acting on a
+    /// layer of width `n`; `None` for activations that are not scale invariant.
+    pub fn slopes(&self, n: usize) -> Option<(f64, f64)> {
+        match *self {
+            Activation::Relu => Some((1.0, 0.0)),
+            Activation::LeakyRelu { slope } => Some((1.0, slope)),
+            Activation::Linear => Some((1.0, 1.0)),
+            Activation::ShapedRelu { c } => {
+                let s = c / (n as f64).sqrt();
+                Some((1.0 + s, 1.0 - s))
+            }
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Activation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Activation::Relu => write!(f, "relu"),
+            Activation::LeakyRelu { slope } => write!(f, "leaky-relu:{slope}"),
+            Activation::Linear => write!(f, "linear"),
+            Activation::Tanh => write!(f, "tanh"),
+            Activation::Erf => write!(f, "erf"),
+            Activation::Gelu => write!(f, "gelu"),
+            Activation::Swish => write!(f, "swish"),
+            Activation::Sin => write!(f, "sin"),
+            Activation::ShapedRelu { c } => write!(f, "shaped-relu:{c}"),
+            Activation::Cubic { psi } => write!(f, "cubic:{psi}"),
+        }
+    }
+}
+
+fn parse_param(name: &str, arg: Option<&str>, full: &str) -> Result<f64, SpecError> {
+    let arg = arg.ok_or_else(|| {
+        SpecError::Invalid(format!("activation '{full}' needs a parameter, as in {name}:0.5"))
+    })?;
+    let v: f64 = arg.trim().parse().map_err(|_| {
+        SpecError::Invalid(format!("activation '{full}': '{arg}' is not a number"))
+    })?;
+    if !v.is_finite() {
+        return Err(SpecError::NotFinite {
+            what: "the activation parameter",
+            got: arg.to_string(),
+        });
+    }
+    Ok(v)
+}
+
+impl FromStr for Activation {
+    type Err = SpecError;
+    fn from_str(s: &str) -> Result<Self, SpecError> {
+        let lower = s.trim().to_ascii_lowercase();
+        let (name, arg) = match lower.split_once(':') {
+            Some((n, a)) => (n, Some(a)),
+            None => (lower.as_str(), None),
+        };
+        let no_arg = |a: Activation| {
+            if arg.is_some() {
+                Err(SpecError::Invalid(format!("activation '{name}' takes no parameter")))
+            } else {
+                Ok(a)
+            }
+        };
+        match name {
+            "relu" => no_arg(Activation::Relu),
+            "linear" => no_arg(Activation::Linear),
+            "tanh" => no_arg(Activation::Tanh),
+            "erf" => no_arg(Activation::Erf),
+            "gelu" => no_arg(Activation::Gelu),
+            "swish" => no_arg(Activation::Swish),
+            "sin" => no_arg(Activation::Sin),
+            "leaky-relu" => Ok(Activation::LeakyRelu {
+                slope: parse_param(name, arg, s)?,
+            }),
+            "shaped-relu" => Ok(Activation::ShapedRelu {
+                c: parse_param(name, arg, s)?,
+            }),
+            "cubic" => Ok(Activation::Cubic {
+                psi: parse_param(name, arg, s)?,
+            }),
+            _ => Err(SpecError::UnknownActivation(s.to_string())),
+        }
+    }
+}
+
+/// Which parameters the NTK differentiates with respect to (DESIGN §2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Parameterization {
+    /// W = sqrt(C_W/n_{l-1}) Ŵ, b = sqrt(C_b) β; the NTK is taken with respect to Ŵ and β.
+    Ntk,
+    /// The NTK is taken with respect to W and b.
+    Standard,
+}
+
+impl FromStr for Parameterization {
+    type Err = SpecError;
+    fn from_str(s: &str) -> Result<Self, SpecError> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "ntk" => Ok(Parameterization::Ntk),
+            "standard" => Ok(Parameterization::Standard),
+            _ => Err(SpecError::UnknownParameterization(s.to_string())),
+        }
+    }
+}
+
+impl fmt::Display for Parameterization {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Parameterization::Ntk => "ntk",
+            Parameterization::Standard => "standard",
+        })
+    }
+}
+
+/// The law of the standardized weights Ŵ (all with mean 0 and variance 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WeightLaw {
+    Gaussian,
+    /// Uniform on [-sqrt 3, sqrt 3].
+    Uniform,
+    /// ±1 with probability 1/2 each.
+    Rademacher,
+}
+
+impl FromStr for WeightLaw {
+    type Err = SpecError;
+    fn from_str(s: &str) -> Result<Self, SpecError> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "gaussian" | "normal" => Ok(WeightLaw::Gaussian),
+            "uniform" => Ok(WeightLaw::Uniform),
+            "rademacher" => Ok(WeightLaw::Rademacher),
+            _ => Err(SpecError::UnknownWeightLaw(s.to_string())),
+        }
+    }
+}
+
+impl fmt::Display for WeightLaw {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            WeightLaw::Gaussian => "gaussian",
+            WeightLaw::Uniform => "uniform",
+            WeightLaw::Rademacher => "rademacher",
+        })
+    }
+}
+
+/// Residual branch scale: z^{l+1} = z^l + alpha (W^{l+1} a^l + b^{l+1}) for hidden layers 2..L.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Residual {
+    Alpha(f64),
+    /// alpha = 1/sqrt(L).
+    InvSqrtDepth,
+}
+
+impl FromStr for Residual {
+    type Err = SpecError;
+    fn from_str(s: &str) -> Result<Self, SpecError> {
+        let t = s.trim().to_ascii_lowercase();
+        if t == "invsqrt-depth" {
+            return Ok(Residual::InvSqrtDepth);
+        }
+        match t.parse::<f64>() {
+            Ok(a) if a.is_finite() => Ok(Residual::Alpha(a)),
+            _ => Err(SpecError::BadResidual(s.to_string())),
+        }
+    }
+}
+
+impl fmt::Display for Residual {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Residual::Alpha(a) => write!(f, "{a}"),
+            Residual::InvSqrtDepth => write!(f, "invsqrt-depth"),
+        }
+    }
+}
+
+/// A validated network description.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NetworkSpec {
+    pub input_dim: usize,
+    /// Hidden widths n_1..n_L (L = `hidden.len()`, possibly 0).
+    pub hidden: Vec<usize>,
+    pub output_dim: usize,
+    pub activation: Activation,
+    pub cw: f64,
+    pub cb: f64,
+    pub parameterization: Parameterization,
+    pub residual: Option<Residual>,
+    pub weights: WeightLaw,
+}
+
+impl NetworkSpec {
+    /// Builds and validates a spec. `cw = None` takes the activation's critical value.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        input_dim: usize,
+        hidden: Vec<usize>,
+        output_dim: usize,
+        activation: Activation,
+        cw: Option<f64>,
+        cb: f64,
+        parameterization: Parameterization,
+        residual: Option<Residual>,
+        weights: WeightLaw,
+    ) -> Result<Self, SpecError> {
+        let spec = NetworkSpec {
+            input_dim,
+            hidden,
+            output_dim,
+            activation,
+            cw: cw.unwrap_or_else(|| activation.critical_cw()),
+            cb,
+            parameterization,
+            residual,
+            weights,
+        };
+        spec.validate()?;
+        Ok(spec)
+    }
+
+    /// Checks every invariant; engines may assume a validated spec.
+    pub fn validate(&self) -> Result<(), SpecError> {
+        positive("--input-dim", self.input_dim)?;
+        positive("--output-dim", self.output_dim)?;
+        for &w in &self.hidden {
+            positive("every hidden width", w)?;
+        }
+        variance("--cw", self.cw)?;
+        variance("--cb", self.cb)?;
+        if self.cw == 0.0 {
+            return Err(SpecError::Invalid("--cw must be > 0".into()));
+        }
+        if let Some(r) = self.residual {
+            if let Residual::Alpha(a) = r {
+                if !a.is_finite() {
+                    return Err(SpecError::BadResidual(a.to_string()));
+                }
+            }
+            if self.hidden.windows(2).any(|w| w[0] != w[1]) {
+                return Err(SpecError::ResidualUnequalWidths(self.hidden.clone()));
+            }
+        }
+        if let Activation::LeakyRelu { slope } = self.activation {
+            if !slope.is_finite() {
+                return Err(SpecError::NotFinite {
+                    what: "the leaky-relu slope",
+                    got: slope.to_string(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// L, the number of hidden layers.
+    pub fn depth(&self) -> usize {
+        self.hidden.len()
+    }
+
+    /// Widths n_0, n_1, ..., n_L, n_out (length L + 2).
+    pub fn layer_widths(&self) -> Vec<usize> {
+        let mut w = Vec::with_capacity(self.hidden.len() + 2);
+        w.push(self.input_dim);
+        w.extend_from_slice(&self.hidden);
+        w.push(self.output_dim);
+        w
+    }
+
+    /// beta = sum_l 1/n_l over hidden layers.
+    pub fn beta(&self) -> f64 {
+        self.hidden.iter().map(|&n| 1.0 / n as f64).sum()
+    }
+
+    /// A representative width for reports: the first hidden width (or n0 for L = 0).
+    pub fn width(&self) -> usize {
+        self.hidden.first().copied().unwrap_or(self.input_dim)
+    }
+
+    /// The residual branch scale alpha, if the net is residual.
+    pub fn residual_alpha(&self) -> Option<f64> {
+        self.residual.map(|r| match r {
+            Residual::Alpha(a) => a,
+            Residual::InvSqrtDepth => 1.0 / (self.depth().max(1) as f64).sqrt(),
+        })
+    }
+
+    /// True when the layer producing z^l (l = 1..=L+1) is a residual update of z^{l-1}.
+    pub fn is_residual_layer(&self, l: usize) -> bool {
+        self.residual.is_some() && l >= 2 && l <= self.depth()
+    }
+
+    /// Number of trainable parameters (weights and, when C_b > 0, biases).
+    pub fn parameter_count(&self) -> u64 {
+        let w = self.layer_widths();
+        w.windows(2)
+            .map(|p| (p[0] * p[1]) as u64 + if self.cb > 0.0 { p[1] as u64 } else { 0 })
+            .sum()
+    }
+}
+
+fn positive(what: &'static str, v: usize) -> Result<(), SpecError> {
+    if v == 0 {
+        Err(SpecError::NonPositive {
+            what,
+            got: v.to_string(),
+        })
+    } else {
+        Ok(())
+    }
+}
+
+fn variance(what: &'static str, v: f64) -> Result<(), SpecError> {
+    if !v.is_finite() || v < 0.0 {
+        Err(SpecError::BadVariance {
+            what,
+            got: v.to_string(),
+        })
+    } else {
+        Ok(())
+    }
+}
+
+/// Where the K inputs come from. Every input is resolved to explicit vectors by the sampler
+/// crate (drawn inputs use the seed's input stream).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum InputSpec {
+    /// K inputs drawn from the seed, each scaled to ||x||^2 = n0.
+    Random { count: usize },
+    /// Two inputs at this angle (radians), each with ||x||^2 = n0.
+    Angle { theta: f64 },
+    /// Explicit inputs (one per row), as read from a CSV file.
+    Explicit { rows: Vec<Vec<f64>> },
+}
+
+impl InputSpec {
+    pub fn count(&self) -> usize {
+        match self {
+            InputSpec::Random { count } => *count,
+            InputSpec::Angle { .. } => 2,
+            InputSpec::Explicit { rows } => rows.len(),
+        }
+    }
+
+    pub fn validate(&self, input_dim: usize) -> Result<(), SpecError> {
+        match self {
+            InputSpec::Random { count } => positive("--inputs", *count),
+            InputSpec::Angle { theta } => {
+                if !theta.is_finite() {
+                    return Err(SpecError::NotFinite {
+                        what: "--angle",
+                        got: theta.to_string(),
+                    });
+                }
+                if input_dim < 2 {
+                    return Err(SpecError::Invalid(
+                        "--angle needs --input-dim >= 2 (two inputs span a plane)".into(),
+                    ));
+                }
+                Ok(())
+            }
+            InputSpec::Explicit { rows } => {
+                if rows.is_empty() {
+                    return Err(SpecError::Invalid("the input file has no rows".into()));
+                }
+                for (i, r) in rows.iter().enumerate() {
+                    if r.len() != input_dim {
+                        return Err(SpecError::Invalid(format!(
+                            "input row {} has {} values, expected {input_dim}",
+                            i + 1,
+                            r.len()
+                        )));
+                    }
+                    if r.iter().any(|v| !v.is_finite()) {
+                        return Err(SpecError::Invalid(format!(
+                            "input row {} has a value that is not a finite number",
+                            i + 1
+                        )));
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Observable families requested with `--observe`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Observe {
+    pub output: bool,
+    pub ntk: bool,
+    pub sqnorm: bool,
+    pub jacobian: bool,
+}
+
+impl Observe {
+    /// Parses a comma-separated list of tokens: output, ntk, sqnorm, jacobian.
+    pub fn parse_list(s: &str) -> Result<Self, SpecError> {
+        let mut o = Observe::default();
+        for tok in s.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+            match tok.to_ascii_lowercase().as_str() {
+                "output" => o.output = true,
+                "ntk" => o.ntk = true,
+                "sqnorm" => o.sqnorm = true,
+                "jacobian" | "jacobian_norm" => o.jacobian = true,
+                _ => return Err(SpecError::UnknownObservable(tok.to_string())),
+            }
+        }
+        if !(o.output || o.ntk || o.sqnorm || o.jacobian) {
+            return Err(SpecError::Invalid("--observe names no observable".into()));
+        }
+        Ok(o)
+    }
+
+    /// The observable names (DESIGN §5) in the order engines emit their values.
+    pub fn names(&self, spec: &NetworkSpec, k: usize) -> Vec<String> {
+        let mut names = Vec::new();
+        if self.output {
+            names.extend((0..k).map(|a| format!("output[{a}]")));
+        }
+        if self.ntk {
+            for a in 0..k {
+                for b in a..k {
+                    names.push(format!("ntk[{a},{b}]"));
+                }
+            }
+        }
+        if self.sqnorm {
+            for l in 1..=spec.depth() + 1 {
+                for a in 0..k {
+                    names.push(format!("sqnorm[{l},{a}]"));
+                }
+            }
+        }
+        if self.jacobian {
+            names.extend((0..k).map(|a| format!("jacobian_norm[{a}]")));
+        }
+        names
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_activations() {
+        assert_eq!("relu".parse::<Activation>().unwrap(), Activation::Relu);
+        assert_eq!(
+            "leaky-relu:0.1".parse::<Activation>().unwrap(),
+            Activation::LeakyRelu { slope: 0.1 }
+        );
+        assert_eq!(
+            "cubic:-0.5".parse::<Activation>().unwrap(),
+            Activation::Cubic { psi: -0.5 }
+        );
+        assert!("leaky-relu".parse::<Activation>().is_err());
+        assert!("relu:3".parse::<Activation>().is_err());
+        assert!("softplus".parse::<Activation>().is_err());
+        assert!("leaky-relu:nan".parse::<Activation>().is_err());
+    }
+
+    #[test]
+    fn default_cw_is_critical() {
+        let s = NetworkSpec::new(
+            4,
+            vec![8; 3],
+            1,
+            "leaky-relu:0.5".parse().unwrap(),
+            None,
+            0.0,
+            Parameterization::Ntk,
+            None,
+            WeightLaw::Gaussian,
+        )
+        .unwrap();
+        assert!((s.cw - 1.6).abs() < 1e-15);
+        assert_eq!(s.layer_widths(), vec![4, 8, 8, 8, 1]);
+    }
+
+    #[test]
+    fn rejects_bad_specs() {
+        let mk = |n0, cw: f64, cb: f64| {
+            NetworkSpec::new(
+                n0,
+                vec![8, 8],
+                1,
+                Activation::Relu,
+                Some(cw),
+                cb,
+                Parameterization::Ntk,
+                None,
+                WeightLaw::Gaussian,
+            )
+        };
+        assert!(mk(0, 2.0, 0.0).is_err());
+        assert!(mk(4, f64::NAN, 0.0).is_err());
+        assert!(mk(4, 2.0, -1.0).is_err());
+        assert!(mk(4, 2.0, 0.0).is_ok());
+        let res = NetworkSpec::new(
+            4,
+            vec![8, 9],
+            1,
+            Activation::Relu,
+            None,
+            0.0,
+            Parameterization::Ntk,
+            Some(Residual::InvSqrtDepth),
+            WeightLaw::Gaussian,
+        );
+        assert!(matches!(res, Err(SpecError::ResidualUnequalWidths(_))));
+    }
+
+    #[test]
+    fn observable_names_follow_design() {
+        let s = NetworkSpec::new(
+            4,
+            vec![8],
+            1,
+            Activation::Relu,
+            None,
+            0.0,
+            Parameterization::Ntk,
+            None,
+            WeightLaw::Gaussian,
+        )
+        .unwrap();
+        let o = Observe::parse_list("output,ntk,sqnorm,jacobian").unwrap();
+        assert_eq!(
+            o.names(&s, 2),
+            vec![
+                "output[0]",
+                "output[1]",
+                "ntk[0,0]",
+                "ntk[0,1]",
+                "ntk[1,1]",
+                "sqnorm[1,0]",
+                "sqnorm[1,1]",
+                "sqnorm[2,0]",
+                "sqnorm[2,1]",
+                "jacobian_norm[0]",
+                "jacobian_norm[1]"
+            ]
+        );
+        assert!(Observe::parse_list("output,bogus").is_err());
+    }
+}
