@@ -1,1 +1,144 @@
-//! stub
+//! Random streams and the engines that draw random networks.
+//!
+//! - [`philox`]: Philox4x32-10 (the generator), [`stream`]: which counter draws which number
+//!   (the public stream layout of DESIGN §3 and docs/rng.md), [`inputs`]: drawn inputs.
+//! - [`dense`]: the dense CPU engine in f64, the reference for every other engine.
+//! - [`BatchSampler`]: what the CLI drives: "draw networks start..start+count and write their
+//!   observable values". Every engine gives each network the same numbers whatever the batch,
+//!   thread count or shard, so estimates do not depend on how the work is split.
+
+pub mod activation;
+pub mod dense;
+pub mod inputs;
+pub mod philox;
+pub mod stream;
+
+use randnet_spec::{NetworkSpec, Observe, SpecError};
+use rayon::prelude::*;
+
+pub use dense::DenseEngine;
+
+/// Errors of the engines.
+#[derive(Debug, thiserror::Error)]
+pub enum SamplerError {
+    #[error(transparent)]
+    Spec(#[from] SpecError),
+    #[error("{0}")]
+    Unsupported(String),
+    #[error("{0}")]
+    TooLarge(String),
+}
+
+/// Everything that determines the networks drawn and the values recorded for each.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Problem {
+    pub spec: NetworkSpec,
+    /// The K inputs, each of length n0.
+    pub inputs: Vec<Vec<f64>>,
+    pub observe: Observe,
+    pub seed: u64,
+}
+
+impl Problem {
+    pub fn validate(&self) -> Result<(), SamplerError> {
+        self.spec.validate()?;
+        if self.inputs.is_empty() {
+            return Err(SpecError::Invalid("at least one input is needed".into()).into());
+        }
+        for x in &self.inputs {
+            if x.len() != self.spec.input_dim {
+                return Err(SpecError::Invalid(format!(
+                    "an input has {} coordinates but --input-dim is {}",
+                    x.len(),
+                    self.spec.input_dim
+                ))
+                .into());
+            }
+        }
+        if self.spec.layer_widths().iter().any(|&n| n >= 1 << 31)
+            || self.spec.depth() + 1 >= 1 << 24
+        {
+            return Err(SamplerError::TooLarge(
+                "a width >= 2^31 or a depth >= 2^24 does not fit the random stream's counters"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Observable names (DESIGN §5), in the order engines write values.
+    pub fn names(&self) -> Vec<String> {
+        self.observe.names(&self.spec, self.inputs.len())
+    }
+
+    pub fn n_values(&self) -> usize {
+        self.names().len()
+    }
+}
+
+/// Draws batches of networks. Implementations must give network `i` the same values whatever
+/// the batch boundaries.
+pub trait BatchSampler {
+    /// Values per network.
+    fn n_values(&self) -> usize;
+    /// Writes the values of networks `start..start + count` into `out` (row-major,
+    /// `count * n_values()` numbers).
+    fn sample_batch(&mut self, start: u64, count: usize, out: &mut [f64])
+        -> Result<(), SamplerError>;
+    /// "cpu" or "gpu".
+    fn backend(&self) -> &'static str;
+    /// "dense" or "matrix-free".
+    fn method(&self) -> &'static str;
+}
+
+/// The dense engine on the CPU, parallel over networks with rayon.
+pub struct CpuDense {
+    engine: DenseEngine,
+    d: usize,
+}
+
+impl CpuDense {
+    pub fn new(problem: &Problem) -> Result<Self, SamplerError> {
+        let engine = DenseEngine::new(problem)?;
+        Ok(CpuDense {
+            d: problem.n_values(),
+            engine,
+        })
+    }
+
+    pub fn engine(&self) -> &DenseEngine {
+        &self.engine
+    }
+}
+
+impl BatchSampler for CpuDense {
+    fn n_values(&self) -> usize {
+        self.d
+    }
+
+    fn sample_batch(
+        &mut self,
+        start: u64,
+        count: usize,
+        out: &mut [f64],
+    ) -> Result<(), SamplerError> {
+        let d = self.d;
+        let engine = &self.engine;
+        out[..count * d]
+            .par_chunks_mut(d)
+            .enumerate()
+            .for_each_init(
+                || engine.scratch(),
+                |scratch, (i, row)| engine.sample(start + i as u64, scratch, row),
+            );
+        Ok(())
+    }
+
+    fn backend(&self) -> &'static str {
+        "cpu"
+    }
+
+    fn method(&self) -> &'static str {
+        "dense"
+    }
+}

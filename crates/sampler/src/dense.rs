@@ -1,0 +1,339 @@
+//! The dense CPU engine (DESIGN §4, `dense`): explicit weights drawn from the stream, a forward
+//! pass for all K inputs (and their Jacobian tangents), a backward pass for the NTK of readout
+//! unit 0, in f64. Cost O(L n^2 K) per network. It is the reference every other engine (the GPU
+//! kernels, the matrix-free engine) is tested against.
+//!
+//! Weights of one network are kept for the backward pass when they fit in
+//! [`WEIGHT_CACHE_BYTES`]; otherwise rows are regenerated from the stream (the same numbers).
+
+use crate::activation::LayerActivation;
+use crate::philox::key_of_seed;
+use crate::stream::{fill_row, tag, Purpose};
+use crate::{Problem, SamplerError};
+use randnet_spec::{Parameterization, WeightLaw};
+
+/// Per-thread budget for keeping one network's weights between the passes.
+pub const WEIGHT_CACHE_BYTES: usize = 256 << 20;
+
+/// The dense engine for one problem; immutable and shared between threads.
+#[derive(Debug, Clone)]
+pub struct DenseEngine {
+    problem: Problem,
+    widths: Vec<usize>,
+    /// Activation applied to z^l, index l = 1..=L (index 0 unused).
+    acts: Vec<LayerActivation>,
+    key: [u32; 2],
+    cache_weights: bool,
+    /// Number of columns pushed through the layers: K inputs, then K tangents if Jacobians.
+    cols: usize,
+}
+
+/// Per-thread working memory of the dense engine.
+#[derive(Debug, Clone, Default)]
+pub struct DenseScratch {
+    weights: Vec<Vec<f64>>,
+    row: Vec<f64>,
+    bias: Vec<f64>,
+    /// Layer inputs, interleaved [j * cols + c]: a^{l-1} (inputs) and da^{l-1} (tangents).
+    layer_in: Vec<Vec<f64>>,
+    /// sigma'(z^l) for the K inputs, interleaved [j * K + a], l = 0..=L (0 unused).
+    dact: Vec<Vec<f64>>,
+    /// z^l, interleaved [i * cols + c], of the current layer and the previous one (residual).
+    z: Vec<f64>,
+    z_prev: Vec<f64>,
+    delta: Vec<f64>,
+    delta_prev: Vec<f64>,
+    acc: Vec<f64>,
+}
+
+impl DenseEngine {
+    pub fn new(problem: &Problem) -> Result<Self, SamplerError> {
+        problem.validate()?;
+        let spec = &problem.spec;
+        let widths = spec.layer_widths();
+        let mut acts = vec![LayerActivation::Slopes(1.0, 1.0)];
+        for &n in &spec.hidden {
+            acts.push(LayerActivation::resolve(spec, n));
+        }
+        let weight_bytes: usize = widths.windows(2).map(|w| w[0] * w[1] * 8).sum();
+        let k = problem.inputs.len();
+        Ok(DenseEngine {
+            problem: problem.clone(),
+            widths,
+            acts,
+            key: key_of_seed(problem.seed),
+            cache_weights: weight_bytes <= WEIGHT_CACHE_BYTES,
+            cols: if problem.observe.jacobian { 2 * k } else { k },
+        })
+    }
+
+    pub fn problem(&self) -> &Problem {
+        &self.problem
+    }
+
+    /// Bytes of working memory one thread needs (for the "beyond memory" check).
+    pub fn scratch_bytes(&self) -> usize {
+        let acts: usize = self.widths.iter().map(|&n| n * self.cols * 8 * 2).sum();
+        let w: usize = if self.cache_weights {
+            self.widths.windows(2).map(|w| w[0] * w[1] * 8).sum()
+        } else {
+            0
+        };
+        acts + w
+    }
+
+    pub fn scratch(&self) -> DenseScratch {
+        let l = self.widths.len();
+        DenseScratch {
+            weights: if self.cache_weights {
+                self.widths.windows(2).map(|w| vec![0.0; w[0] * w[1]]).collect()
+            } else {
+                vec![Vec::new(); l - 1]
+            },
+            layer_in: self.widths[..l - 1]
+                .iter()
+                .map(|&n| vec![0.0; n * self.cols])
+                .collect(),
+            dact: self.widths[..l - 1]
+                .iter()
+                .map(|&n| vec![0.0; n * self.problem.inputs.len()])
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    /// Draws network `net` and writes its observable values (in [`Problem::names`] order).
+    pub fn sample(&self, net: u64, s: &mut DenseScratch, out: &mut [f64]) {
+        let spec = &self.problem.spec;
+        let k = self.problem.inputs.len();
+        let cols = self.cols;
+        let depth = spec.depth();
+        let net32 = net as u32;
+        let law = spec.weights;
+        let sqrt_cb = spec.cb.sqrt();
+        let alpha = spec.residual_alpha().unwrap_or(1.0);
+        let observe = self.problem.observe;
+        let mut sqnorms = Vec::new();
+
+        // a^0 = x for the inputs and u (unit, drawn per network) for the tangents.
+        let n0 = self.widths[0];
+        {
+            let in0 = &mut s.layer_in[0];
+            for (a, x) in self.problem.inputs.iter().enumerate() {
+                for j in 0..n0 {
+                    in0[j * cols + a] = x[j];
+                }
+            }
+            if observe.jacobian {
+                s.row.resize(n0, 0.0);
+                fill_row(
+                    self.key,
+                    net32,
+                    tag(Purpose::JacobianDirection, 0),
+                    0,
+                    WeightLaw::Gaussian,
+                    &mut s.row,
+                );
+                let norm = s.row.iter().map(|v| v * v).sum::<f64>().sqrt();
+                for j in 0..n0 {
+                    for a in 0..k {
+                        in0[j * cols + k + a] = s.row[j] / norm;
+                    }
+                }
+            }
+        }
+
+        for l in 1..=depth + 1 {
+            let (n_in, n_out) = (self.widths[l - 1], self.widths[l]);
+            let scale = (spec.cw / n_in as f64).sqrt();
+            let residual = spec.is_residual_layer(l);
+            let branch = if residual { alpha } else { 1.0 };
+            std::mem::swap(&mut s.z, &mut s.z_prev);
+            s.z.clear();
+            s.z.resize(n_out * cols, 0.0);
+            if spec.cb > 0.0 {
+                s.bias.resize(n_out, 0.0);
+                fill_row(
+                    self.key,
+                    net32,
+                    tag(Purpose::Bias, l as u32),
+                    0,
+                    WeightLaw::Gaussian,
+                    &mut s.bias,
+                );
+            }
+            s.acc.resize(cols, 0.0);
+            s.row.resize(n_in, 0.0);
+            let input = &s.layer_in[l - 1];
+            for i in 0..n_out {
+                let row: &[f64] = if self.cache_weights {
+                    let w = &mut s.weights[l - 1][i * n_in..(i + 1) * n_in];
+                    fill_row(self.key, net32, tag(Purpose::Weight, l as u32), i as u32, law, w);
+                    w
+                } else {
+                    fill_row(
+                        self.key,
+                        net32,
+                        tag(Purpose::Weight, l as u32),
+                        i as u32,
+                        law,
+                        &mut s.row,
+                    );
+                    &s.row
+                };
+                s.acc.iter_mut().for_each(|v| *v = 0.0);
+                for (j, &w) in row.iter().enumerate() {
+                    let x = &input[j * cols..(j + 1) * cols];
+                    for c in 0..cols {
+                        s.acc[c] += w * x[c];
+                    }
+                }
+                let zi = &mut s.z[i * cols..(i + 1) * cols];
+                for c in 0..cols {
+                    let bias = if c < k && spec.cb > 0.0 {
+                        sqrt_cb * s.bias[i]
+                    } else {
+                        0.0
+                    };
+                    let h = branch * (scale * s.acc[c] + bias);
+                    zi[c] = if residual { s.z_prev[i * cols + c] + h } else { h };
+                }
+            }
+            if observe.sqnorm {
+                for a in 0..k {
+                    let sq: f64 = (0..n_out).map(|i| s.z[i * cols + a].powi(2)).sum();
+                    sqnorms.push(sq / n_out as f64);
+                }
+            }
+            if l <= depth {
+                let act = self.acts[l];
+                let next = &mut s.layer_in[l];
+                let dact = &mut s.dact[l];
+                for i in 0..n_out {
+                    for a in 0..k {
+                        let (y, dy) = act.eval(s.z[i * cols + a]);
+                        next[i * cols + a] = y;
+                        dact[i * k + a] = dy;
+                        if cols > k {
+                            next[i * cols + k + a] = dy * s.z[i * cols + k + a];
+                        }
+                    }
+                }
+            }
+        }
+
+        let mut o = 0;
+        let readout = &s.z;
+        if observe.output {
+            for a in 0..k {
+                out[o] = readout[a];
+                o += 1;
+            }
+        }
+        if observe.ntk {
+            let ntk = self.ntk(net32, s);
+            for a in 0..k {
+                for b in a..k {
+                    out[o] = ntk[a * k + b];
+                    o += 1;
+                }
+            }
+        }
+        if observe.sqnorm {
+            out[o..o + sqnorms.len()].copy_from_slice(&sqnorms);
+            o += sqnorms.len();
+        }
+        if observe.jacobian {
+            let n_out = self.widths[depth + 1];
+            for a in 0..k {
+                let sq: f64 = (0..n_out).map(|i| s.z[i * cols + k + a].powi(2)).sum();
+                out[o] = sq.sqrt();
+                o += 1;
+            }
+        }
+        debug_assert_eq!(o, out.len());
+    }
+
+    /// The K x K NTK of readout unit 0 (row-major), by backpropagation from the stored forward
+    /// pass. Θ = Σ_l α_l² [w_l (a^{l-1}·a^{l-1}')(δ^l·δ^l') + b_l (δ^l·δ^l')].
+    fn ntk(&self, net32: u32, s: &mut DenseScratch) -> Vec<f64> {
+        let spec = &self.problem.spec;
+        let k = self.problem.inputs.len();
+        let cols = self.cols;
+        let depth = spec.depth();
+        let alpha = spec.residual_alpha().unwrap_or(1.0);
+        let mut ntk = vec![0.0; k * k];
+        let n_last = self.widths[depth + 1];
+        s.delta.clear();
+        s.delta.resize(n_last * k, 0.0);
+        s.delta[..k].iter_mut().for_each(|v| *v = 1.0);
+        for l in (1..=depth + 1).rev() {
+            let (n_in, n_out) = (self.widths[l - 1], self.widths[l]);
+            let residual = spec.is_residual_layer(l);
+            let branch = if residual { alpha } else { 1.0 };
+            let (wfac, bfac) = match spec.parameterization {
+                Parameterization::Ntk => (spec.cw / n_in as f64, spec.cb),
+                Parameterization::Standard => (1.0, if spec.cb > 0.0 { 1.0 } else { 0.0 }),
+            };
+            let input = &s.layer_in[l - 1];
+            for a in 0..k {
+                for b in a..k {
+                    let dd: f64 = (0..n_out)
+                        .map(|i| s.delta[i * k + a] * s.delta[i * k + b])
+                        .sum();
+                    let aa: f64 = (0..n_in)
+                        .map(|j| input[j * cols + a] * input[j * cols + b])
+                        .sum();
+                    ntk[a * k + b] += branch * branch * (wfac * aa * dd + bfac * dd);
+                }
+            }
+            if l == 1 {
+                break;
+            }
+            // g = W^T δ, then δ^{l-1} = [δ^l if residual] + α s σ'(z^{l-1}) ⊙ g.
+            let scale = (spec.cw / n_in as f64).sqrt();
+            s.delta_prev.clear();
+            s.delta_prev.resize(n_in * k, 0.0);
+            s.row.resize(n_in, 0.0);
+            for i in 0..n_out {
+                let d = &s.delta[i * k..(i + 1) * k];
+                if d.iter().all(|&v| v == 0.0) {
+                    continue;
+                }
+                let row: &[f64] = if self.cache_weights {
+                    &s.weights[l - 1][i * n_in..(i + 1) * n_in]
+                } else {
+                    fill_row(
+                        self.key,
+                        net32,
+                        tag(Purpose::Weight, l as u32),
+                        i as u32,
+                        spec.weights,
+                        &mut s.row,
+                    );
+                    &s.row
+                };
+                for (j, &w) in row.iter().enumerate() {
+                    let g = &mut s.delta_prev[j * k..(j + 1) * k];
+                    for a in 0..k {
+                        g[a] += w * d[a];
+                    }
+                }
+            }
+            let dact = &s.dact[l - 1];
+            for j in 0..n_in {
+                for a in 0..k {
+                    let g = branch * scale * dact[j * k + a] * s.delta_prev[j * k + a];
+                    s.delta_prev[j * k + a] = if residual { s.delta[j * k + a] + g } else { g };
+                }
+            }
+            std::mem::swap(&mut s.delta, &mut s.delta_prev);
+        }
+        for a in 0..k {
+            for b in 0..a {
+                ntk[a * k + b] = ntk[b * k + a];
+            }
+        }
+        ntk
+    }
+}

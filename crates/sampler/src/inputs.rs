@@ -1,0 +1,67 @@
+//! Resolution of an [`InputSpec`] to explicit input vectors.
+//!
+//! Drawn inputs come from the seed's input stream (DESIGN §3, purpose `Input`, word c0 = the
+//! input index), so every backend, shard and batch size sees the same inputs.
+
+use crate::philox::key_of_seed;
+use crate::stream::{fill_row, tag, Purpose};
+use randnet_spec::{InputSpec, WeightLaw};
+
+/// The K input vectors of length `n0` described by `inputs` for this seed.
+pub fn resolve_inputs(inputs: &InputSpec, n0: usize, seed: u64) -> Vec<Vec<f64>> {
+    match inputs {
+        InputSpec::Random { count } => (0..*count)
+            .map(|a| {
+                let mut x = vec![0.0; n0];
+                fill_row(
+                    key_of_seed(seed),
+                    a as u32,
+                    tag(Purpose::Input, 0),
+                    0,
+                    WeightLaw::Gaussian,
+                    &mut x,
+                );
+                let norm2: f64 = x.iter().map(|v| v * v).sum();
+                let scale = (n0 as f64 / norm2).sqrt();
+                x.iter_mut().for_each(|v| *v *= scale);
+                x
+            })
+            .collect(),
+        InputSpec::Angle { theta } => {
+            // Two inputs in the plane of the first two coordinates: rotation invariance of the
+            // Gaussian weight law makes the choice of plane immaterial.
+            let r = (n0 as f64).sqrt();
+            let mut x0 = vec![0.0; n0];
+            let mut x1 = vec![0.0; n0];
+            x0[0] = r;
+            x1[0] = r * theta.cos();
+            x1[1] = r * theta.sin();
+            vec![x0, x1]
+        }
+        InputSpec::Explicit { rows } => rows.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn drawn_inputs_have_norm_n0_and_depend_on_seed() {
+        let a = resolve_inputs(&InputSpec::Random { count: 3 }, 16, 5);
+        let b = resolve_inputs(&InputSpec::Random { count: 3 }, 16, 6);
+        for x in &a {
+            let n2: f64 = x.iter().map(|v| v * v).sum();
+            assert!((n2 - 16.0).abs() < 1e-12);
+        }
+        assert_ne!(a, b);
+        assert_ne!(a[0], a[1]);
+    }
+
+    #[test]
+    fn angle_inputs_have_the_angle() {
+        let x = resolve_inputs(&InputSpec::Angle { theta: 0.7 }, 5, 0);
+        let dot: f64 = x[0].iter().zip(&x[1]).map(|(a, b)| a * b).sum();
+        assert!((dot / 5.0 - 0.7f64.cos()).abs() < 1e-15);
+    }
+}
