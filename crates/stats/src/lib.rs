@@ -1,1 +1,628 @@
-//! stub
+//! Streaming, mergeable estimators of means and cumulants with standard errors.
+//!
+//! Samples arrive one network at a time: a global network index and `d` values (one per
+//! observable). An [`Accumulator`] keeps, per jackknife group `g = index % G` and per observable,
+//! the count and the power sums `sum y^p`, `p = 1..6`, of the shifted values `y = x - shift`, and
+//! per tracked pair `(a, b)` the mixed sums `sum y_a^p y_b^q` for `(p, q)` in
+//! `{(1,1), (2,1), (1,2), (2,2)}`. Everything is a plain `f64` sum, added in push order, so a
+//! run is bitwise reproducible, and [`Accumulator::merge`] adds sums group by group, so shards
+//! merge into (up to rounding) the accumulator of the whole stream.
+//!
+//! Point estimates (see `docs/statistics.md`):
+//! - `mean`: the sample mean;
+//! - `variance`, `kappa3`, `kappa4`, `kappa6`: Fisher's unbiased k-statistics k2, k3, k4, k6
+//!   (Fisher 1929, "Moments and product moments of sampling distributions", Proc. London Math.
+//!   Soc. 30; Kendall & Stuart, *The Advanced Theory of Statistics* vol. 1, ch. 12; power-sum
+//!   forms on MathWorld "k-Statistic");
+//! - `excess_kurtosis`: k4 / k2^2 (a ratio of unbiased estimators, itself biased at O(1/M));
+//! - `joint_kappa4`: the generalized k-statistic k_{22} for kappa(a,a,b,b) (Kendall & Stuart
+//!   ch. 13), unbiased.
+//!
+//! Standard errors: delete-one-group jackknife over the `G` groups (Efron & Stein 1981, "The
+//! jackknife estimate of variance", Ann. Statist. 9; Efron 1982, *The Jackknife, the Bootstrap and
+//! Other Resampling Plans*, SIAM), except the mean, whose standard error is `sqrt(k2 / M)`.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+mod kstat;
+
+/// A point estimate and its standard error. Either may be NaN where undefined (too few samples).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Estimate {
+    pub estimate: f64,
+    pub stderr: f64,
+}
+
+impl Estimate {
+    /// Both fields NaN.
+    pub const NAN: Estimate = Estimate {
+        estimate: f64::NAN,
+        stderr: f64::NAN,
+    };
+}
+
+/// The per-observable statistics an [`Accumulator`] estimates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Statistic {
+    Mean,
+    Variance,
+    Kappa3,
+    Kappa4,
+    Kappa6,
+    ExcessKurtosis,
+}
+
+impl Statistic {
+    pub const ALL: [Statistic; 6] = [
+        Statistic::Mean,
+        Statistic::Variance,
+        Statistic::Kappa3,
+        Statistic::Kappa4,
+        Statistic::Kappa6,
+        Statistic::ExcessKurtosis,
+    ];
+
+    /// The name used in every output.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Statistic::Mean => "mean",
+            Statistic::Variance => "variance",
+            Statistic::Kappa3 => "kappa3",
+            Statistic::Kappa4 => "kappa4",
+            Statistic::Kappa6 => "kappa6",
+            Statistic::ExcessKurtosis => "excess_kurtosis",
+        }
+    }
+
+    /// Inverse of [`Statistic::name`].
+    pub fn from_name(name: &str) -> Option<Statistic> {
+        Statistic::ALL.into_iter().find(|s| s.name() == name)
+    }
+
+    /// The smallest sample size for which the point estimate is defined.
+    pub fn min_count(&self) -> u64 {
+        match self {
+            Statistic::Mean => 1,
+            Statistic::Variance => 2,
+            Statistic::Kappa3 => 3,
+            Statistic::Kappa4 | Statistic::ExcessKurtosis => 4,
+            Statistic::Kappa6 => 6,
+        }
+    }
+}
+
+impl fmt::Display for Statistic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Errors of this crate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StatsError {
+    /// Two accumulators of different dimension, pairs, shifts or group count.
+    ShapeMismatch(String),
+    /// Invalid constructor arguments.
+    InvalidArgument(String),
+}
+
+impl fmt::Display for StatsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StatsError::ShapeMismatch(m) => write!(f, "cannot merge accumulators: {m}"),
+            StatsError::InvalidArgument(m) => write!(f, "invalid accumulator: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for StatsError {}
+
+/// Power sums kept per observable and group: sum y^p, p = 1..=6.
+const OBS_SUMS: usize = 6;
+/// Mixed sums kept per pair and group, in this order.
+const PAIR_EXPS: [(u8, u8); 4] = [(1, 1), (2, 1), (1, 2), (2, 2)];
+const PAIR_SUMS: usize = PAIR_EXPS.len();
+
+/// Streaming, mergeable accumulator of power sums, split into jackknife groups.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Accumulator {
+    d: usize,
+    pairs: Vec<(usize, usize)>,
+    shifts: Vec<f64>,
+    groups: usize,
+    /// counts[g]
+    counts: Vec<u64>,
+    /// obs_sums[(g * d + obs) * 6 + (p - 1)] = sum over group g of y_obs^p
+    obs_sums: Vec<f64>,
+    /// pair_sums[(g * P + pair) * 4 + t] = sum over group g of y_a^p y_b^q, (p, q) = PAIR_EXPS[t]
+    pair_sums: Vec<f64>,
+}
+
+impl Accumulator {
+    /// `d` observables; `pairs` `(i, j)` with `i < j < d` for which `joint_kappa4` is tracked;
+    /// `shifts`: one per observable, subtracted before the power sums are formed (choose them
+    /// close to the mean, e.g. network 0's values, so the sums are well conditioned); `groups`:
+    /// the number of jackknife groups `G` (e.g. 64).
+    ///
+    /// # Panics
+    /// On invalid arguments (see [`Accumulator::try_new`] for the non-panicking form).
+    pub fn new(d: usize, pairs: Vec<(usize, usize)>, shifts: Vec<f64>, groups: usize) -> Self {
+        match Self::try_new(d, pairs, shifts, groups) {
+            Ok(a) => a,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// As [`Accumulator::new`], returning an error if `shifts.len() != d`, a shift is not finite,
+    /// `groups == 0`, or a pair is not `(i, j)` with `i < j < d`.
+    pub fn try_new(
+        d: usize,
+        pairs: Vec<(usize, usize)>,
+        shifts: Vec<f64>,
+        groups: usize,
+    ) -> Result<Self, StatsError> {
+        if shifts.len() != d {
+            return Err(StatsError::InvalidArgument(format!(
+                "{} shifts for {d} observables",
+                shifts.len()
+            )));
+        }
+        if let Some(s) = shifts.iter().find(|s| !s.is_finite()) {
+            return Err(StatsError::InvalidArgument(format!(
+                "shift {s} is not finite"
+            )));
+        }
+        if groups == 0 {
+            return Err(StatsError::InvalidArgument("zero jackknife groups".into()));
+        }
+        if let Some(p) = pairs.iter().find(|&&(i, j)| !(i < j && j < d)) {
+            return Err(StatsError::InvalidArgument(format!(
+                "pair {p:?} is not (i, j) with i < j < {d}"
+            )));
+        }
+        let np = pairs.len();
+        Ok(Accumulator {
+            d,
+            pairs,
+            shifts,
+            groups,
+            counts: vec![0; groups],
+            obs_sums: vec![0.0; groups * d * OBS_SUMS],
+            pair_sums: vec![0.0; groups * np * PAIR_SUMS],
+        })
+    }
+
+    /// Adds one network's values (`values.len() == d`, all finite) to group `index % G`.
+    ///
+    /// # Panics
+    /// If `values.len() != d`.
+    pub fn push(&mut self, index: u64, values: &[f64]) {
+        assert_eq!(
+            values.len(),
+            self.d,
+            "push: {} values for {} observables",
+            values.len(),
+            self.d
+        );
+        debug_assert!(
+            values.iter().all(|v| v.is_finite()),
+            "push: non-finite value"
+        );
+        let g = (index % self.groups as u64) as usize;
+        self.counts[g] += 1;
+        let base = g * self.d * OBS_SUMS;
+        for (o, (&x, &s)) in values.iter().zip(&self.shifts).enumerate() {
+            let y = x - s;
+            let sums = &mut self.obs_sums[base + o * OBS_SUMS..base + (o + 1) * OBS_SUMS];
+            let mut p = y;
+            for v in sums.iter_mut() {
+                *v += p;
+                p *= y;
+            }
+        }
+        let np = self.pairs.len();
+        for (k, &(i, j)) in self.pairs.iter().enumerate() {
+            let a = values[i] - self.shifts[i];
+            let b = values[j] - self.shifts[j];
+            let off = (g * np + k) * PAIR_SUMS;
+            let s = &mut self.pair_sums[off..off + PAIR_SUMS];
+            let ab = a * b;
+            s[0] += ab; // (1,1)
+            s[1] += ab * a; // (2,1)
+            s[2] += ab * b; // (1,2)
+            s[3] += ab * ab; // (2,2)
+        }
+    }
+
+    /// Adds another accumulator's sums, group by group. Refuses a different dimension, pairs,
+    /// shifts (compared bitwise) or group count, leaving `self` unchanged.
+    pub fn merge(&mut self, other: &Accumulator) -> Result<(), StatsError> {
+        if self.d != other.d {
+            return Err(StatsError::ShapeMismatch(format!(
+                "{} vs {} observables",
+                self.d, other.d
+            )));
+        }
+        if self.groups != other.groups {
+            return Err(StatsError::ShapeMismatch(format!(
+                "{} vs {} jackknife groups",
+                self.groups, other.groups
+            )));
+        }
+        if self.pairs != other.pairs {
+            return Err(StatsError::ShapeMismatch(format!(
+                "pairs {:?} vs {:?}",
+                self.pairs, other.pairs
+            )));
+        }
+        if let Some(o) =
+            (0..self.d).find(|&o| self.shifts[o].to_bits() != other.shifts[o].to_bits())
+        {
+            return Err(StatsError::ShapeMismatch(format!(
+                "shift of observable {o}: {} vs {}",
+                self.shifts[o], other.shifts[o]
+            )));
+        }
+        // Also guard against a deserialized accumulator with inconsistent vector lengths.
+        if self.counts.len() != other.counts.len()
+            || self.obs_sums.len() != other.obs_sums.len()
+            || self.pair_sums.len() != other.pair_sums.len()
+        {
+            return Err(StatsError::ShapeMismatch(
+                "inconsistent internal sizes".into(),
+            ));
+        }
+        for (a, b) in self.counts.iter_mut().zip(&other.counts) {
+            *a += b;
+        }
+        for (a, b) in self.obs_sums.iter_mut().zip(&other.obs_sums) {
+            *a += b;
+        }
+        for (a, b) in self.pair_sums.iter_mut().zip(&other.pair_sums) {
+            *a += b;
+        }
+        Ok(())
+    }
+
+    /// Number of samples pushed (over all groups).
+    pub fn count(&self) -> u64 {
+        self.counts.iter().sum()
+    }
+
+    /// Number of observables `d`.
+    pub fn dim(&self) -> usize {
+        self.d
+    }
+
+    /// The tracked pairs.
+    pub fn pairs(&self) -> &[(usize, usize)] {
+        &self.pairs
+    }
+
+    /// The shifts, one per observable.
+    pub fn shifts(&self) -> &[f64] {
+        &self.shifts
+    }
+
+    /// The number of jackknife groups `G`.
+    pub fn groups(&self) -> usize {
+        self.groups
+    }
+
+    /// Samples per jackknife group.
+    pub fn group_counts(&self) -> &[u64] {
+        &self.counts
+    }
+
+    /// Estimate and standard error of `stat` for observable `obs` (< d). NaN where undefined:
+    /// the estimate when `count() < stat.min_count()`, the standard error when fewer than two
+    /// groups are non-empty or a delete-one-group replicate is undefined.
+    ///
+    /// # Panics
+    /// If `obs >= d`.
+    pub fn estimate(&self, obs: usize, stat: Statistic) -> Estimate {
+        assert!(
+            obs < self.d,
+            "observable {obs} out of range (d = {})",
+            self.d
+        );
+        let d = self.d;
+        let fill = |g: usize, v: &mut [f64]| {
+            v[0] = self.counts[g] as f64;
+            let off = (g * d + obs) * OBS_SUMS;
+            v[1..].copy_from_slice(&self.obs_sums[off..off + OBS_SUMS]);
+        };
+        let shift = self.shifts[obs];
+        match stat {
+            Statistic::Mean => {
+                // Standard error sqrt(k2 / M) from all samples (more stable than the jackknife,
+                // which for the mean reproduces it up to the group structure).
+                let total = self.pooled(1 + OBS_SUMS, fill);
+                let n = total[0];
+                if n < 1.0 {
+                    return Estimate::NAN;
+                }
+                let mean = shift + total[1] / n;
+                let k2 = univariate_k(&total, 2);
+                Estimate {
+                    estimate: mean,
+                    stderr: (k2 / n).sqrt(),
+                }
+            }
+            Statistic::Variance => self.jackknife(1 + OBS_SUMS, fill, |v| univariate_k(v, 2)),
+            Statistic::Kappa3 => self.jackknife(1 + OBS_SUMS, fill, |v| univariate_k(v, 3)),
+            Statistic::Kappa4 => self.jackknife(1 + OBS_SUMS, fill, |v| univariate_k(v, 4)),
+            Statistic::Kappa6 => self.jackknife(1 + OBS_SUMS, fill, |v| univariate_k(v, 6)),
+            Statistic::ExcessKurtosis => self.jackknife(1 + OBS_SUMS, fill, |v| {
+                let k2 = univariate_k(v, 2);
+                let k4 = univariate_k(v, 4);
+                if k2 > 0.0 {
+                    k4 / (k2 * k2)
+                } else {
+                    f64::NAN
+                }
+            }),
+        }
+    }
+
+    /// Fourth joint cumulant kappa(a, a, b, b) of the pair `(a, b) = pairs()[pair]`: the unbiased
+    /// generalized k-statistic k_{22}, with a delete-one-group jackknife standard error.
+    /// NaN estimate when `count() < 4`.
+    ///
+    /// # Panics
+    /// If `pair >= pairs().len()`.
+    pub fn joint_kappa4(&self, pair: usize) -> Estimate {
+        assert!(
+            pair < self.pairs.len(),
+            "pair {pair} out of range ({} pairs)",
+            self.pairs.len()
+        );
+        let (a, b) = self.pairs[pair];
+        let (d, np) = (self.d, self.pairs.len());
+        // Layout: [n, Sa1, Sa2, Sb1, Sb2, S11, S21, S12, S22]
+        let fill = |g: usize, v: &mut [f64]| {
+            v[0] = self.counts[g] as f64;
+            let oa = (g * d + a) * OBS_SUMS;
+            let ob = (g * d + b) * OBS_SUMS;
+            v[1] = self.obs_sums[oa];
+            v[2] = self.obs_sums[oa + 1];
+            v[3] = self.obs_sums[ob];
+            v[4] = self.obs_sums[ob + 1];
+            let off = (g * np + pair) * PAIR_SUMS;
+            v[5..9].copy_from_slice(&self.pair_sums[off..off + PAIR_SUMS]);
+        };
+        self.jackknife(9, fill, joint_k22)
+    }
+
+    /// Sum over groups (in group order) of the vectors produced by `fill`.
+    fn pooled(&self, m: usize, fill: impl Fn(usize, &mut [f64])) -> Vec<f64> {
+        let mut total = vec![0.0; m];
+        let mut v = vec![0.0; m];
+        for g in 0..self.groups {
+            fill(g, &mut v);
+            for (t, x) in total.iter_mut().zip(&v) {
+                *t += x;
+            }
+        }
+        total
+    }
+
+    /// Point estimate `f(pooled sums)` and delete-one-group jackknife standard error
+    /// `sqrt((G'-1)/G' sum_g (f_(g) - mean f_(.))^2)` over the `G'` non-empty groups
+    /// (Efron & Stein 1981; Efron 1982, ch. 2-3). The leave-one-out sums are formed from prefix
+    /// and suffix sums, never by subtracting a group from the total, so no cancellation occurs.
+    fn jackknife(
+        &self,
+        m: usize,
+        fill: impl Fn(usize, &mut [f64]),
+        f: impl Fn(&[f64]) -> f64,
+    ) -> Estimate {
+        let g_n = self.groups;
+        let mut per = vec![0.0; g_n * m];
+        for g in 0..g_n {
+            fill(g, &mut per[g * m..(g + 1) * m]);
+        }
+        // prefix[g] = sum_{h < g}, for g = 0..=G.
+        let mut prefix = vec![0.0; (g_n + 1) * m];
+        for g in 0..g_n {
+            for t in 0..m {
+                prefix[(g + 1) * m + t] = prefix[g * m + t] + per[g * m + t];
+            }
+        }
+        let total = &prefix[g_n * m..];
+        let estimate = f(total);
+        // suffix[g] = sum_{h >= g}, for g = 0..=G.
+        let mut suffix = vec![0.0; (g_n + 1) * m];
+        for g in (0..g_n).rev() {
+            for t in 0..m {
+                suffix[g * m + t] = suffix[(g + 1) * m + t] + per[g * m + t];
+            }
+        }
+        let mut reps = Vec::with_capacity(g_n);
+        let mut loo = vec![0.0; m];
+        for g in 0..g_n {
+            if per[g * m] == 0.0 {
+                continue; // empty group
+            }
+            for t in 0..m {
+                loo[t] = prefix[g * m + t] + suffix[(g + 1) * m + t];
+            }
+            reps.push(f(&loo));
+        }
+        let stderr = jackknife_stderr(&reps);
+        Estimate { estimate, stderr }
+    }
+}
+
+/// Delete-one-group jackknife standard error of replicates; NaN with fewer than two replicates
+/// or a non-finite replicate.
+fn jackknife_stderr(reps: &[f64]) -> f64 {
+    let g = reps.len();
+    if g < 2 || reps.iter().any(|r| !r.is_finite()) {
+        return f64::NAN;
+    }
+    let gf = g as f64;
+    let mean = reps.iter().sum::<f64>() / gf;
+    let ss: f64 = reps.iter().map(|r| (r - mean) * (r - mean)).sum();
+    ((gf - 1.0) / gf * ss).sqrt()
+}
+
+/// Central power sums T_r = sum (y - ybar)^r, r = 0..=rmax, from raw sums s[0] = n, s[p] = sum y^p,
+/// by the binomial expansion (well conditioned when the shift is close to the mean).
+#[allow(clippy::needless_range_loop)]
+fn central_sums(s: &[f64], rmax: usize) -> ([f64; 7], f64) {
+    let n = s[0];
+    let c = s[1] / n;
+    let mut t = [0.0; 7];
+    t[0] = n;
+    for r in 2..=rmax {
+        // sum_{i=0}^{r} C(r,i) s_i (-c)^{r-i}
+        let mut acc = 0.0;
+        let mut binom = 1.0;
+        for i in 0..=r {
+            acc += binom * s[i] * (-c).powi((r - i) as i32);
+            binom = binom * (r - i) as f64 / (i + 1) as f64;
+        }
+        t[r] = acc;
+    }
+    (t, c)
+}
+
+/// k-statistic k_r (r in 2..=6) from `v = [n, sum y, ..., sum y^6]`.
+fn univariate_k(v: &[f64], r: usize) -> f64 {
+    let n = v[0];
+    if n < r as f64 {
+        return f64::NAN;
+    }
+    let (t, _) = central_sums(v, r);
+    let m2 = t[2] / n;
+    if m2.is_nan() || m2 <= 0.0 {
+        return 0.0; // all values equal (or rounding noise at that level)
+    }
+    let s = m2.sqrt();
+    let u = |e: kstat::Exp| {
+        let p = e[0] as usize;
+        t[p] / n / s.powi(p as i32)
+    };
+    kstat::eval_table(kstat::univariate(r), r, n, u) * s.powi(r as i32)
+}
+
+/// k_{22} from `v = [n, Sa1, Sa2, Sb1, Sb2, S11, S21, S12, S22]` (shifted raw sums).
+fn joint_k22(v: &[f64]) -> f64 {
+    let n = v[0];
+    if n < 4.0 {
+        return f64::NAN;
+    }
+    // Raw mixed sums R[p][q] = sum a^p b^q, p, q <= 2.
+    let r = [[n, v[3], v[4]], [v[1], v[5], v[7]], [v[2], v[6], v[8]]];
+    let ca = v[1] / n;
+    let cb = v[3] / n;
+    let binom = [[1.0, 0.0, 0.0], [1.0, 1.0, 0.0], [1.0, 2.0, 1.0]];
+    // Central mixed sums T[p][q] = sum (a - ca)^p (b - cb)^q.
+    let mut t = [[0.0; 3]; 3];
+    for p in 0..3 {
+        for q in 0..3 {
+            let mut acc = 0.0;
+            for i in 0..=p {
+                for j in 0..=q {
+                    acc += binom[p][i]
+                        * binom[q][j]
+                        * r[i][j]
+                        * (-ca).powi((p - i) as i32)
+                        * (-cb).powi((q - j) as i32);
+                }
+            }
+            t[p][q] = acc;
+        }
+    }
+    let (ma, mb) = (t[2][0] / n, t[0][2] / n);
+    if ma.is_nan() || mb.is_nan() || ma <= 0.0 || mb <= 0.0 {
+        return 0.0; // one variable constant: every joint cumulant vanishes
+    }
+    let (sa, sb) = (ma.sqrt(), mb.sqrt());
+    let u = |e: kstat::Exp| {
+        let (p, q) = (e[0] as usize, e[1] as usize);
+        t[p][q] / n / (sa.powi(p as i32) * sb.powi(q as i32))
+    };
+    kstat::eval_table(kstat::joint_aabb(), 4, n, u) * ma * mb
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for s in Statistic::ALL {
+            assert_eq!(Statistic::from_name(s.name()), Some(s));
+        }
+    }
+
+    #[test]
+    fn small_counts_are_nan_not_panics() {
+        let mut acc = Accumulator::new(1, vec![], vec![0.0], 4);
+        for s in Statistic::ALL {
+            assert!(acc.estimate(0, s).estimate.is_nan());
+        }
+        for i in 0..5u64 {
+            acc.push(i, &[i as f64 * 0.5 + (i * i) as f64]);
+            let n = i + 1;
+            for s in Statistic::ALL {
+                let e = acc.estimate(0, s);
+                assert_eq!(e.estimate.is_nan(), n < s.min_count(), "{s} at n={n}");
+            }
+        }
+        assert!(acc.estimate(0, Statistic::Kappa6).estimate.is_nan());
+    }
+
+    #[test]
+    fn constant_data_gives_zero_cumulants() {
+        let mut acc = Accumulator::new(2, vec![(0, 1)], vec![3.0, 0.0], 8);
+        for i in 0..100u64 {
+            acc.push(i, &[3.0, 7.25]);
+        }
+        assert_eq!(acc.estimate(0, Statistic::Mean).estimate, 3.0);
+        for s in [
+            Statistic::Variance,
+            Statistic::Kappa3,
+            Statistic::Kappa4,
+            Statistic::Kappa6,
+        ] {
+            assert_eq!(acc.estimate(0, s).estimate, 0.0);
+        }
+        assert!(acc.estimate(0, Statistic::ExcessKurtosis).estimate.is_nan());
+        assert_eq!(acc.joint_kappa4(0).estimate, 0.0);
+    }
+
+    #[test]
+    fn merge_refuses_mismatch() {
+        let a = Accumulator::new(2, vec![(0, 1)], vec![0.0, 1.0], 8);
+        let mut b = a.clone();
+        assert!(b.merge(&a).is_ok());
+        for other in [
+            Accumulator::new(2, vec![], vec![0.0, 1.0], 8),
+            Accumulator::new(2, vec![(0, 1)], vec![0.0, 1.5], 8),
+            Accumulator::new(2, vec![(0, 1)], vec![0.0, 1.0], 4),
+            Accumulator::new(3, vec![(0, 1)], vec![0.0, 1.0, 2.0], 8),
+        ] {
+            let before = b.clone();
+            assert!(matches!(b.merge(&other), Err(StatsError::ShapeMismatch(_))));
+            assert_eq!(b, before);
+        }
+        assert!(Accumulator::try_new(2, vec![(1, 0)], vec![0.0, 0.0], 8).is_err());
+        assert!(Accumulator::try_new(2, vec![], vec![0.0], 8).is_err());
+        assert!(Accumulator::try_new(2, vec![], vec![0.0, 0.0], 0).is_err());
+        assert!(Accumulator::try_new(1, vec![], vec![f64::NAN], 8).is_err());
+    }
+
+    #[test]
+    fn one_group_gives_nan_stderr() {
+        let mut acc = Accumulator::new(1, vec![], vec![0.0], 1);
+        for i in 0..50u64 {
+            acc.push(i, &[(i as f64).sin()]);
+        }
+        let e = acc.estimate(0, Statistic::Variance);
+        assert!(e.estimate.is_finite() && e.stderr.is_nan());
+    }
+}

@@ -1,1 +1,424 @@
-//! stub
+//! randnet theory: predictions to put beside every Monte Carlo estimate.
+//!
+//! - [`infinite_width`]: NNGP and NTK recursions for every activation (closed forms for
+//!   piecewise-linear (generalized arc-cosine), erf, sin and the shaped cubic; 2-D Gauss–Hermite
+//!   for tanh, gelu, swish), both parameterizations, biases and residual branches.
+//! - [`exact`]: exact finite-width laws of Gaussian, zero-bias nets with scale-invariant
+//!   activations (output cumulants, squared norms, ReLU/linear Jacobian norms).
+//! - [`leading_order_output_kurtosis`]: PDLT's 1/n four-point vertex for any activation.
+//! - [`predict`]: the prediction (value and [`Kind`]) for one statistic of one observable.
+//!
+//! Every formula is cited in its doc comment and derived in docs/theory.md.
+
+use randnet_spec::{Activation, NetworkSpec, Parameterization, WeightLaw};
+use serde::Serialize;
+
+pub mod exact;
+pub mod kernels;
+pub mod quad;
+
+pub use kernels::{infinite_width, Kernels};
+
+/// How a prediction is to be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    /// The exact value at the spec's finite widths (up to floating point and quadrature).
+    Exact,
+    /// The leading term of a 1/n expansion.
+    LeadingOrder,
+    /// A bound or an order of magnitude, not a many-digit value.
+    Bound,
+    /// The value in the limit of infinite hidden widths (at fixed depth).
+    InfiniteWidth,
+}
+
+impl Kind {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Kind::Exact => "exact",
+            Kind::LeadingOrder => "leading-order",
+            Kind::Bound => "bound",
+            Kind::InfiniteWidth => "infinite-width",
+        }
+    }
+}
+
+/// One theory value and how to read it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Prediction {
+    pub value: f64,
+    pub kind: Kind,
+}
+
+impl Prediction {
+    fn new(value: f64, kind: Kind) -> Option<Self> {
+        value.is_finite().then_some(Prediction { value, kind })
+    }
+}
+
+/// Infinite-width kernels for all of `xs`, memoized (the last few (spec, inputs) pairs) so that
+/// `predict` can be called once per (observable, statistic) without redoing the recursion.
+pub fn cached_kernels(spec: &NetworkSpec, xs: &[Vec<f64>]) -> std::sync::Arc<Kernels> {
+    use std::sync::{Arc, Mutex};
+    type Cache = Mutex<Vec<(String, Arc<Kernels>)>>;
+    static CACHE: std::sync::OnceLock<Cache> = std::sync::OnceLock::new();
+    let key = format!("{spec:?}|{xs:?}");
+    let cache = CACHE.get_or_init(|| Mutex::new(Vec::new()));
+    if let Ok(c) = cache.lock() {
+        if let Some((_, k)) = c.iter().find(|(kk, _)| *kk == key) {
+            return k.clone();
+        }
+    }
+    let k = Arc::new(infinite_width(spec, xs));
+    if let Ok(mut c) = cache.lock() {
+        if c.len() >= 8 {
+            c.remove(0);
+        }
+        c.push((key, k.clone()));
+    }
+    k
+}
+
+/// A parsed DESIGN §5 observable name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Observable {
+    Output(usize),
+    Ntk(usize, usize),
+    /// (layer l in 1..=L+1, input a)
+    Sqnorm(usize, usize),
+    JacobianNorm(usize),
+}
+
+impl Observable {
+    /// Parses "output[a]", "ntk[a,b]", "sqnorm[l,a]", "jacobian_norm[a]" (spaces allowed).
+    pub fn parse(s: &str) -> Option<Self> {
+        let s = s.trim();
+        let open = s.find('[')?;
+        let name = &s[..open];
+        let inner = s[open + 1..].strip_suffix(']')?;
+        let idx: Vec<usize> = inner
+            .split(',')
+            .map(|t| t.trim().parse::<usize>())
+            .collect::<Result<_, _>>()
+            .ok()?;
+        match (name, idx.as_slice()) {
+            ("output", [a]) => Some(Observable::Output(*a)),
+            ("ntk", [a, b]) => Some(Observable::Ntk(*a, *b)),
+            ("sqnorm", [l, a]) => Some(Observable::Sqnorm(*l, *a)),
+            ("jacobian_norm", [a]) => Some(Observable::JacobianNorm(*a)),
+            _ => None,
+        }
+    }
+}
+
+/// The statistics `predict` understands.
+pub const STATISTICS: [&str; 6] = [
+    "mean",
+    "variance",
+    "kappa3",
+    "kappa4",
+    "kappa6",
+    "excess_kurtosis",
+];
+
+/// True when the exact scale-invariant product law applies: Gaussian weights, zero biases, no
+/// residual branches, a piecewise-linear activation (DESIGN §2 conventions).
+pub fn scale_invariant_exact(spec: &NetworkSpec) -> bool {
+    spec.weights == WeightLaw::Gaussian
+        && spec.cb == 0.0
+        && spec.residual.is_none()
+        && spec.activation.is_piecewise_linear()
+}
+
+fn si_net(spec: &NetworkSpec) -> exact::ScaleInvariantNet {
+    exact::ScaleInvariantNet {
+        cw: spec.cw,
+        widths: spec.layer_widths(),
+        slopes: spec
+            .hidden
+            .iter()
+            .map(|&n| spec.activation.slopes(n).expect("piecewise linear"))
+            .collect(),
+    }
+}
+
+/// Picks the statistic out of cumulants κ_0..κ_6.
+fn from_cumulants(kap: &[f64], statistic: &str, kind: Kind) -> Option<Prediction> {
+    let v = match statistic {
+        "mean" => kap[1],
+        "variance" => kap[2],
+        "kappa3" => kap[3],
+        "kappa4" => kap[4],
+        "kappa6" => kap[6],
+        "excess_kurtosis" => {
+            if kap[2] <= 0.0 {
+                return None;
+            }
+            kap[4] / (kap[2] * kap[2])
+        }
+        _ => return None,
+    };
+    Prediction::new(v, kind)
+}
+
+/// Leading-order (1/n) excess kurtosis of the readout unit for one input (PDLT, Roberts, Yaida &
+/// Hanin 2021, arXiv 2106.10165, ch. 4–5; eq. (4.118)-(5.x) in the book's notation), for a
+/// non-residual net with Gaussian weights and any activation:
+///
+///   v^{(1)} = 0,  v^{(l+1)} = χ_∥² v^{(l)} + C_W² (⟨σ⁴⟩_{K^l} − ⟨σ²⟩_{K^l}²)/n_l,  χ_∥ = C_W d⟨σ²⟩_K/dK,
+///   K^{l+1} = C_b + C_W ⟨σ²⟩_{K^l},   excess kurtosis ≈ 3 v^{(L+1)}/(K^{(L+1)})².
+///
+/// v^{(l)} is the variance of the conditional variance of z^l_i given layer l−1 (PDLT's V^{(l)}/n
+/// with per-layer widths). Returns (κ4 ≈ 3 v, excess kurtosis). None for residual nets, other
+/// weight laws, or a zero kernel.
+pub fn leading_order_output_kurtosis(spec: &NetworkSpec, x: &[f64]) -> Option<(f64, f64)> {
+    if spec.residual.is_some() || spec.weights != WeightLaw::Gaussian {
+        return None;
+    }
+    let widths = spec.layer_widths();
+    let depth = spec.depth();
+    let (cw, cb) = (spec.cw, spec.cb);
+    let mut k = cb + cw * kernels::dot(x, x) / widths[0] as f64;
+    let mut v = 0.0;
+    for &nl in &widths[1..=depth] {
+        if k <= 0.0 {
+            return None;
+        }
+        let (m2, m4, dm2) = kernels::single_moments(&spec.activation, nl, depth, k);
+        let chi = cw * dm2;
+        v = chi * chi * v + cw * cw * (m4 - m2 * m2) / nl as f64;
+        k = cb + cw * m2;
+    }
+    if k <= 0.0 {
+        return None;
+    }
+    Some((3.0 * v, 3.0 * v / (k * k)))
+}
+
+/// The prediction for one statistic of one observable, if theory has one.
+///
+/// `observable` is a DESIGN §5 name ("output[0]", "ntk[0,1]", "sqnorm[3,1]", "jacobian_norm[0]"),
+/// `statistic` one of [`STATISTICS`]. Returns None for unknown names, out-of-range indices,
+/// inputs of the wrong length, or when no theory applies. See docs/theory.md §4 for the table
+/// of what is predicted with which [`Kind`].
+pub fn predict(
+    spec: &NetworkSpec,
+    xs: &[Vec<f64>],
+    observable: &str,
+    statistic: &str,
+) -> Option<Prediction> {
+    if !STATISTICS.contains(&statistic) {
+        return None;
+    }
+    let n0 = spec.input_dim;
+    if xs.iter().any(|x| x.len() != n0) {
+        return None;
+    }
+    let obs = Observable::parse(observable)?;
+    let k = xs.len();
+    let depth = spec.depth();
+    let gaussian = spec.weights == WeightLaw::Gaussian;
+    let linear = spec.activation == Activation::Linear;
+    // Infinite-width kernels are only the right limit for Gaussian weights (with other laws
+    // z^1 = W^1 x is not Gaussian at fixed n0), except for linear nets and L = 0, where only
+    // second moments enter.
+    let kernels_valid = gaussian || linear || depth == 0;
+    match obs {
+        Observable::Output(a) => {
+            if a >= k {
+                return None;
+            }
+            match statistic {
+                // The readout row W^{L+1}_0 and b^{L+1}_0 are symmetric and independent of
+                // a^L: f → −f is a symmetry of the law, so all odd cumulants vanish.
+                "mean" | "kappa3" => return Prediction::new(0.0, Kind::Exact),
+                _ => {}
+            }
+            if scale_invariant_exact(spec) {
+                let kap = si_net(spec).output_cumulants(kernels::dot(&xs[a], &xs[a]))?;
+                return from_cumulants(&kap, statistic, Kind::Exact);
+            }
+            if !kernels_valid {
+                return None;
+            }
+            match statistic {
+                "variance" => {
+                    let kern = cached_kernels(spec, xs);
+                    // E f² = C_b + C_W E‖a^L‖²/n_L is exact when a^L's law is known exactly:
+                    // L <= 1 with Gaussian weights (z^1 Gaussian), or linear nets.
+                    let kind = if linear || depth == 0 || (depth == 1 && gaussian) {
+                        Kind::Exact
+                    } else {
+                        Kind::InfiniteWidth
+                    };
+                    Prediction::new(kern.readout_nngp()[a][a], kind)
+                }
+                "kappa4" | "excess_kurtosis" => {
+                    if depth == 0 && !gaussian {
+                        // f = Σ_j W_0j x_j + b is not Gaussian at any hidden width.
+                        return None;
+                    }
+                    if depth == 0 && gaussian {
+                        return Prediction::new(0.0, Kind::Exact);
+                    }
+                    if let Some((k4, ek)) = leading_order_output_kurtosis(spec, &xs[a]) {
+                        let v = if statistic == "kappa4" { k4 } else { ek };
+                        return Prediction::new(v, Kind::LeadingOrder);
+                    }
+                    Prediction::new(0.0, Kind::InfiniteWidth)
+                }
+                "kappa6" => {
+                    if depth == 0 && !gaussian {
+                        return None;
+                    }
+                    let kind = if depth == 0 && gaussian {
+                        Kind::Exact
+                    } else {
+                        Kind::InfiniteWidth
+                    };
+                    Prediction::new(0.0, kind)
+                }
+                _ => None,
+            }
+        }
+        Observable::Ntk(a0, b0) => {
+            if a0 >= k || b0 >= k {
+                return None;
+            }
+            let (a, b) = (a0.min(b0), a0.max(b0));
+            if !kernels_valid {
+                return None;
+            }
+            if statistic == "mean" {
+                let kern = cached_kernels(spec, xs);
+                let theta = kern.readout_ntk()[a][b];
+                return Prediction::new(theta, ntk_mean_kind(spec, a == b));
+            }
+            if depth == 0 {
+                // Θ = C_W x·x'/n0 + C_b (or x·x' + 1) is deterministic.
+                return match statistic {
+                    "excess_kurtosis" => None,
+                    _ => Prediction::new(0.0, Kind::Exact),
+                };
+            }
+            // In the NTK parameterization Θ concentrates at infinite width (Jacot et al. 2018):
+            // its cumulants of order >= 2 vanish. In the standard parameterization it grows with
+            // n and there is no finite limit to quote.
+            if spec.parameterization == Parameterization::Ntk
+                && matches!(statistic, "variance" | "kappa3" | "kappa4" | "kappa6")
+            {
+                return Prediction::new(0.0, Kind::InfiniteWidth);
+            }
+            None
+        }
+        Observable::Sqnorm(l, a) => {
+            if a >= k || l == 0 || l > depth + 1 {
+                return None;
+            }
+            let x2 = kernels::dot(&xs[a], &xs[a]);
+            if scale_invariant_exact(spec) {
+                let kap = si_net(spec).sqnorm_cumulants(l, x2)?;
+                return from_cumulants(&kap, statistic, Kind::Exact);
+            }
+            let widths = spec.layer_widths();
+            if l == 1 && gaussian {
+                // z^1_i i.i.d. N(0, K^1): sqnorm[1] = K^1 chi2_{n1}/n1, with bias, any activation
+                // (layer 1 is never residual). κ_j(chi2_n) = n 2^{j−1} (j−1)!.
+                let k1 = spec.cb + spec.cw * x2 / n0 as f64;
+                let kap = chi2_scaled_cumulants(widths[1], k1);
+                return from_cumulants(&kap, statistic, Kind::Exact);
+            }
+            if !kernels_valid {
+                return None;
+            }
+            let kern = cached_kernels(spec, xs);
+            let kl = kern.nngp[l - 1][a][a];
+            if l == depth + 1 {
+                // The readout stays finite (n_out): at infinite hidden width f ~ N(0, K^{L+1} I),
+                // so sqnorm[L+1] = K^{L+1} chi2_{n_out}/n_out. Exact for the mean when E‖a^L‖² is
+                // (linear, or L <= 1 with Gaussian weights; L = 0 is covered above for Gaussian).
+                let mean_exact = linear || depth == 0 || (depth == 1 && gaussian);
+                if statistic != "mean" && depth == 0 && !gaussian {
+                    return None;
+                }
+                let kap = chi2_scaled_cumulants(widths[l], kl);
+                let kind = if statistic == "mean" && mean_exact {
+                    Kind::Exact
+                } else {
+                    Kind::InfiniteWidth
+                };
+                return from_cumulants(&kap, statistic, kind);
+            }
+            match statistic {
+                "mean" => {
+                    // E‖z^l‖²/n_l = C_b + C_W E[σ(z^{l−1})²] (+ residual terms) is exact when
+                    // z^{l−1} is exactly Gaussian (l = 2) or for linear nets.
+                    let kind = if linear || (l == 2 && gaussian) {
+                        Kind::Exact
+                    } else {
+                        Kind::InfiniteWidth
+                    };
+                    Prediction::new(kl, kind)
+                }
+                // Hidden squared norms concentrate as n_l → ∞.
+                "variance" | "kappa3" | "kappa4" | "kappa6" => {
+                    Prediction::new(0.0, Kind::InfiniteWidth)
+                }
+                _ => None,
+            }
+        }
+        Observable::JacobianNorm(a) => {
+            if a >= k {
+                return None;
+            }
+            let relu = spec.activation == Activation::Relu;
+            let ok = gaussian && spec.residual.is_none() && ((relu && spec.cb == 0.0) || linear);
+            if !ok {
+                return None;
+            }
+            let kap = exact::jacobian_cumulants(spec.cw, &spec.layer_widths(), relu);
+            from_cumulants(&kap, statistic, Kind::Exact)
+        }
+    }
+}
+
+/// Cumulants of c · chi2_n / n: κ_j = c^j n 2^{j−1} (j−1)! / n^j.
+fn chi2_scaled_cumulants(n: usize, c: f64) -> Vec<f64> {
+    let nf = n as f64;
+    let mut kap = vec![0.0; exact::MAXK + 1];
+    let mut fact = 1.0; // (j−1)!
+    for (j, kj) in kap.iter_mut().enumerate().skip(1) {
+        if j > 1 {
+            fact *= (j - 1) as f64;
+        }
+        *kj = c.powi(j as i32) * nf * 2f64.powi(j as i32 - 1) * fact / nf.powi(j as i32);
+    }
+    kap
+}
+
+/// The kind of the NTK-mean prediction Θ^{L+1}(x_a, x_b).
+///
+/// Exact cases: L = 0 (Θ deterministic); linear nets, any C_b, widths, residual branches and
+/// weight law (forward and backward factors of each layer's term are independent and only second
+/// moments enter); L = 1 with Gaussian weights (z^1 Gaussian, W^2 independent of it); and the
+/// diagonal for zero-bias non-residual Gaussian ReLU nets, where Hanin & Nica (2019, arXiv
+/// 1909.05989) give E[Θ(x,x)] = 2(L+1)‖x‖²/n0 at C_W = 2 — extended to any C_W by homogeneity
+/// (Θ scales as C_W^{L+1}) and to the standard parameterization layer by layer (their computation
+/// is per layer term; to be confirmed by simulation). Otherwise the infinite-width value.
+pub fn ntk_mean_kind(spec: &NetworkSpec, diagonal: bool) -> Kind {
+    let gaussian = spec.weights == WeightLaw::Gaussian;
+    let exact = spec.depth() == 0
+        || spec.activation == Activation::Linear
+        || (spec.depth() == 1 && gaussian)
+        || (diagonal
+            && gaussian
+            && spec.activation == Activation::Relu
+            && spec.cb == 0.0
+            && spec.residual.is_none());
+    if exact {
+        Kind::Exact
+    } else {
+        Kind::InfiniteWidth
+    }
+}

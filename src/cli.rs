@@ -1,0 +1,216 @@
+//! Command-line definitions. Every flag is defined once, in the `Args` group it belongs to, and
+//! groups are flattened into the subcommands that use them.
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use randnet_spec::{
+    Activation, InputSpec, NetworkSpec, Observe, Parameterization, Residual, WeightLaw,
+};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "randnet",
+    version,
+    about = "Draw many random deep networks and estimate their statistics against L/n, with theory beside every estimate"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Draw random networks and print estimates (with standard errors) of their observables.
+    Sample(SampleArgs),
+}
+
+/// The network: architecture and initialization (DESIGN §2).
+#[derive(Debug, Clone, Args)]
+pub struct SpecArgs {
+    /// Input dimension n0 (default 16; taken from the file with --input-file).
+    #[arg(long, allow_negative_numbers = true, value_parser = clap::value_parser!(usize))]
+    pub input_dim: Option<usize>,
+    /// Hidden width n (every hidden layer), with --depth.
+    #[arg(long, default_value_t = 64, allow_negative_numbers = true, value_parser = clap::value_parser!(usize))]
+    pub width: usize,
+    /// Number of hidden layers L.
+    #[arg(long, default_value_t = 8, allow_negative_numbers = true, value_parser = clap::value_parser!(usize))]
+    pub depth: usize,
+    /// Explicit hidden widths N1,N2,... (overrides --width and --depth).
+    #[arg(long, value_name = "N1,N2,..")]
+    pub widths: Option<String>,
+    /// Readout width.
+    #[arg(long, default_value_t = 1, allow_negative_numbers = true, value_parser = clap::value_parser!(usize))]
+    pub output_dim: usize,
+    /// relu, leaky-relu:S, linear, tanh, erf, gelu, swish, sin, shaped-relu:C, cubic:PSI.
+    #[arg(long, default_value = "relu")]
+    pub activation: String,
+    /// Weight variance C_W (default: the activation's critical value).
+    #[arg(long, allow_negative_numbers = true)]
+    pub cw: Option<f64>,
+    /// Bias variance C_b.
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+    pub cb: f64,
+    /// ntk or standard.
+    #[arg(long, default_value = "ntk")]
+    pub parameterization: String,
+    /// Residual branch scale: a number ALPHA or invsqrt-depth.
+    #[arg(long, value_name = "ALPHA|invsqrt-depth", allow_negative_numbers = true)]
+    pub residual: Option<String>,
+    /// Law of the standardized weights: gaussian, uniform or rademacher (variance 1 each).
+    #[arg(long, default_value = "gaussian")]
+    pub weights: String,
+}
+
+/// Where the K inputs come from.
+#[derive(Debug, Clone, Args)]
+pub struct InputArgs {
+    /// K inputs drawn from the seed, each scaled to ||x||^2 = n0 (default 2).
+    #[arg(long, value_name = "K", conflicts_with_all = ["angle", "input_file"], allow_negative_numbers = true, value_parser = clap::value_parser!(usize))]
+    pub inputs: Option<usize>,
+    /// Two inputs at angle THETA (radians), each with ||x||^2 = n0.
+    #[arg(long, value_name = "THETA", allow_negative_numbers = true, conflicts_with = "input_file")]
+    pub angle: Option<f64>,
+    /// One input per CSV row; n0 is taken from the file.
+    #[arg(long, value_name = "FILE.csv")]
+    pub input_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Backend {
+    Auto,
+    Cpu,
+    Gpu,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Method {
+    Auto,
+    Dense,
+    MatrixFree,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+    Csv,
+}
+
+/// How the networks are drawn and where results go.
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// Number of networks M.
+    #[arg(long, default_value_t = 10_000, allow_negative_numbers = true, value_parser = clap::value_parser!(u64))]
+    pub networks: u64,
+    /// Seed of the random stream (the Philox key).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    #[arg(long, value_enum, default_value_t = Backend::Auto)]
+    pub backend: Backend,
+    #[arg(long, value_enum, default_value_t = Method::Auto)]
+    pub method: Method,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Write the result here (atomically) instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Networks per batch (does not change any estimate; default: sized to the network).
+    #[arg(long, allow_negative_numbers = true, value_parser = clap::value_parser!(usize))]
+    pub batch: Option<usize>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SampleArgs {
+    #[command(flatten)]
+    pub spec: SpecArgs,
+    #[command(flatten)]
+    pub inputs: InputArgs,
+    /// Observables: output, ntk, sqnorm, jacobian (comma-separated).
+    #[arg(long, default_value = "output,ntk")]
+    pub observe: String,
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Save every network's values as a structured numpy array (one field per observable).
+    #[arg(long, value_name = "FILE.npy")]
+    pub save_samples: Option<PathBuf>,
+}
+
+impl SpecArgs {
+    /// The validated network spec; `file_n0` is the input dimension of an input file, if any.
+    pub fn to_spec(&self, file_n0: Option<usize>) -> Result<NetworkSpec> {
+        let input_dim = match (self.input_dim, file_n0) {
+            (Some(d), Some(f)) if d != f => bail!(
+                "the input file has {f} columns but --input-dim is {d}"
+            ),
+            (Some(d), _) => d,
+            (None, Some(f)) => f,
+            (None, None) => 16,
+        };
+        let hidden = match &self.widths {
+            Some(list) => parse_widths(list)?,
+            None => {
+                if self.width == 0 {
+                    bail!("--width must be a positive integer, got 0");
+                }
+                vec![self.width; self.depth]
+            }
+        };
+        let activation: Activation = self.activation.parse()?;
+        let parameterization: Parameterization = self.parameterization.parse()?;
+        let weights: WeightLaw = self.weights.parse()?;
+        let residual = self
+            .residual
+            .as_deref()
+            .map(str::parse::<Residual>)
+            .transpose()?;
+        Ok(NetworkSpec::new(
+            input_dim,
+            hidden,
+            self.output_dim,
+            activation,
+            self.cw,
+            self.cb,
+            parameterization,
+            residual,
+            weights,
+        )?)
+    }
+}
+
+fn parse_widths(list: &str) -> Result<Vec<usize>> {
+    let mut out = Vec::new();
+    for tok in list.split(',').map(str::trim) {
+        let n: i64 = tok
+            .parse()
+            .with_context(|| format!("--widths: '{tok}' is not an integer"))?;
+        if n <= 0 {
+            bail!("--widths: every width must be a positive integer, got {n}");
+        }
+        out.push(n as usize);
+    }
+    Ok(out)
+}
+
+impl InputArgs {
+    /// The input description and, for an input file, its dimension.
+    pub fn to_inputs(&self) -> Result<(InputSpec, Option<usize>)> {
+        if let Some(path) = &self.input_file {
+            let rows = crate::input_file::read_csv(path)?;
+            let n0 = rows[0].len();
+            return Ok((InputSpec::Explicit { rows }, Some(n0)));
+        }
+        if let Some(theta) = self.angle {
+            return Ok((InputSpec::Angle { theta }, None));
+        }
+        let count = self.inputs.unwrap_or(2);
+        Ok((InputSpec::Random { count }, None))
+    }
+}
+
+impl SampleArgs {
+    pub fn observe(&self) -> Result<Observe> {
+        Ok(Observe::parse_list(&self.observe)?)
+    }
+}

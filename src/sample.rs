@@ -1,0 +1,254 @@
+//! `randnet sample`: draw M networks, accumulate every observable, print estimates beside theory.
+
+use crate::cli::{Backend, Method, SampleArgs};
+use crate::npy::NpyWriter;
+use crate::output::{write_atomic, Entry, Report};
+use anyhow::{bail, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use randnet_sampler::inputs::resolve_inputs;
+use randnet_sampler::{BatchSampler, CpuDense, Problem};
+use randnet_stats::{Accumulator, Statistic};
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+/// Jackknife groups of the accumulators (docs/statistics.md).
+pub const GROUPS: usize = 64;
+
+pub fn run(args: &SampleArgs) -> Result<()> {
+    let (input_spec, file_n0) = args.inputs.to_inputs()?;
+    let spec = args.spec.to_spec(file_n0)?;
+    input_spec.validate(spec.input_dim)?;
+    let observe = args.observe()?;
+    let inputs = resolve_inputs(&input_spec, spec.input_dim, args.run.seed);
+    let problem = Problem {
+        spec,
+        inputs,
+        observe,
+        seed: args.run.seed,
+    };
+    if args.run.networks == 0 {
+        bail!("--networks must be a positive integer, got 0");
+    }
+    let mut sampler = make_sampler(&problem, args.run.backend, args.run.method)?;
+    let mut npy = match &args.save_samples {
+        Some(path) => Some(NpyWriter::create(path, &problem.names(), args.run.networks)?),
+        None => None,
+    };
+    let drawn = draw(
+        &problem,
+        sampler.as_mut(),
+        0..args.run.networks,
+        args.run.batch,
+        npy.as_mut(),
+    );
+    let drawn = match drawn {
+        Ok(d) => d,
+        Err(e) => {
+            if let Some(w) = npy {
+                w.abandon();
+            }
+            return Err(e);
+        }
+    };
+    let report = build_report(&problem, &drawn, sampler.as_ref());
+    let text = report.render(args.run.format)?;
+    match &args.run.output {
+        Some(path) => write_atomic(path, text.as_bytes())?,
+        None => print!("{text}"),
+    }
+    if let Some(w) = npy {
+        w.finish()?;
+    }
+    Ok(())
+}
+
+/// Picks the engine for `--backend` and `--method`.
+pub fn make_sampler(
+    problem: &Problem,
+    backend: Backend,
+    method: Method,
+) -> Result<Box<dyn BatchSampler>> {
+    if backend == Backend::Gpu {
+        bail!("the GPU backend is not built yet (issue #3); use --backend cpu or auto");
+    }
+    if method == Method::MatrixFree {
+        bail!("the matrix-free engine is not built yet (issue #4); use --method dense or auto");
+    }
+    let sampler = CpuDense::new(problem)?;
+    check_memory(sampler.engine().scratch_bytes() as f64 * rayon::current_num_threads() as f64)?;
+    Ok(Box::new(sampler))
+}
+
+/// Refuses runs whose working memory exceeds what the machine has available.
+pub fn check_memory(bytes: f64) -> Result<()> {
+    let available = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .find(|l| l.starts_with("MemAvailable:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map(|kib| kib * 1024.0);
+    if let Some(avail) = available {
+        if bytes > 0.8 * avail {
+            bail!(
+                "this network needs about {:.1} GiB of working memory, more than the {:.1} GiB available; use a smaller width or depth",
+                bytes / (1u64 << 30) as f64,
+                avail / (1u64 << 30) as f64
+            );
+        }
+    }
+    Ok(())
+}
+
+/// What a run of networks produced.
+pub struct Drawn {
+    pub acc: Accumulator,
+    pub networks: u64,
+    pub diverged: u64,
+    pub seconds: f64,
+}
+
+/// The accumulator shape for a problem: shifts from network 0 (so raw power sums are well
+/// conditioned; every shard computes the same shifts), joint cumulants for pairs of outputs.
+pub fn new_accumulator(problem: &Problem, sampler: &mut dyn BatchSampler) -> Result<Accumulator> {
+    let d = sampler.n_values();
+    let mut first = vec![0.0; d];
+    sampler.sample_batch(0, 1, &mut first)?;
+    let shifts = first
+        .iter()
+        .map(|v| if v.is_finite() { *v } else { 0.0 })
+        .collect();
+    Ok(Accumulator::new(d, output_pairs(problem), shifts, GROUPS))
+}
+
+/// Positions (i, j) of output[a], output[b] with a < b in the value vector.
+pub fn output_pairs(problem: &Problem) -> Vec<(usize, usize)> {
+    if !problem.observe.output {
+        return Vec::new();
+    }
+    let k = problem.inputs.len();
+    let mut pairs = Vec::new();
+    for a in 0..k {
+        for b in a + 1..k {
+            pairs.push((a, b));
+        }
+    }
+    pairs
+}
+
+fn default_batch(problem: &Problem) -> usize {
+    let per_net = (problem.spec.parameter_count() as f64) * (problem.inputs.len() as f64 + 1.0);
+    let threads = rayon::current_num_threads();
+    ((2e7 / per_net.max(1.0)) as usize).clamp(threads, 8192)
+}
+
+/// Draws networks `range` in batches, accumulating in network order (so estimates are bitwise
+/// independent of batch size and thread count).
+pub fn draw(
+    problem: &Problem,
+    sampler: &mut dyn BatchSampler,
+    range: std::ops::Range<u64>,
+    batch: Option<usize>,
+    mut npy: Option<&mut NpyWriter>,
+) -> Result<Drawn> {
+    let d = sampler.n_values();
+    let batch = batch.unwrap_or_else(|| default_batch(problem)).max(1);
+    let total = range.end - range.start;
+    let mut acc = new_accumulator(problem, sampler)?;
+    let bar = ProgressBar::new(total);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} {bar:40} {pos}/{len} networks, {per_sec}, eta {eta}",
+        )
+        .expect("valid template"),
+    );
+    let start = Instant::now();
+    let mut buf = vec![0.0; batch * d];
+    let mut diverged = 0;
+    let mut next = range.start;
+    while next < range.end {
+        let count = (range.end - next).min(batch as u64) as usize;
+        sampler.sample_batch(next, count, &mut buf)?;
+        for (i, row) in buf[..count * d].chunks_exact(d).enumerate() {
+            if row.iter().all(|v| v.is_finite()) {
+                acc.push(next + i as u64, row);
+            } else {
+                diverged += 1;
+            }
+        }
+        if let Some(w) = npy.as_deref_mut() {
+            w.write_rows(&buf[..count * d])?;
+        }
+        next += count as u64;
+        bar.inc(count as u64);
+    }
+    bar.finish_and_clear();
+    Ok(Drawn {
+        acc,
+        networks: total,
+        diverged,
+        seconds: start.elapsed().as_secs_f64(),
+    })
+}
+
+/// Estimates of every observable with theory beside them.
+pub fn build_report(problem: &Problem, drawn: &Drawn, sampler: &dyn BatchSampler) -> Report {
+    let names = problem.names();
+    let mut observables = BTreeMap::new();
+    let mut order = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        let mut stats = BTreeMap::new();
+        let mut stat_order = Vec::new();
+        for stat in Statistic::ALL {
+            let e = drawn.acc.estimate(i, stat);
+            let pred = randnet_theory::predict(&problem.spec, &problem.inputs, name, stat.name());
+            stats.insert(stat.name().to_string(), entry(e, pred));
+            stat_order.push(stat.name().to_string());
+        }
+        observables.insert(name.clone(), stats);
+        order.push((name.clone(), stat_order));
+    }
+    for (p, &(a, b)) in drawn.acc.pairs().iter().enumerate() {
+        let name = format!("output[{a},{b}]");
+        let e = drawn.acc.joint_kappa4(p);
+        let mut stats = BTreeMap::new();
+        stats.insert("joint_kappa4".to_string(), entry(e, None));
+        observables.insert(name.clone(), stats);
+        order.push((name, vec!["joint_kappa4".to_string()]));
+    }
+    Report {
+        version: env!("CARGO_PKG_VERSION"),
+        spec: problem.spec.clone(),
+        inputs: problem.inputs.clone(),
+        seed: problem.seed,
+        networks: drawn.networks,
+        diverged: drawn.diverged,
+        backend: sampler.backend().to_string(),
+        method: sampler.method().to_string(),
+        seconds: drawn.seconds,
+        observables,
+        order,
+    }
+}
+
+fn entry(e: randnet_stats::Estimate, pred: Option<randnet_theory::Prediction>) -> Entry {
+    let (theory, theory_kind, z) = match pred {
+        Some(p) => {
+            let z = (e.estimate - p.value) / e.stderr;
+            (
+                Some(p.value),
+                Some(p.kind.name()),
+                if z.is_finite() { Some(z) } else { None },
+            )
+        }
+        None => (None, None, None),
+    };
+    Entry {
+        estimate: e.estimate,
+        stderr: e.stderr,
+        theory,
+        theory_kind,
+        z,
+    }
+}
