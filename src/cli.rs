@@ -56,7 +56,11 @@ pub struct SpecArgs {
     #[arg(long, default_value = "ntk")]
     pub parameterization: String,
     /// Residual branch scale: a number ALPHA or invsqrt-depth.
-    #[arg(long, value_name = "ALPHA|invsqrt-depth", allow_negative_numbers = true)]
+    #[arg(
+        long,
+        value_name = "ALPHA|invsqrt-depth",
+        allow_negative_numbers = true
+    )]
     pub residual: Option<String>,
     /// Law of the standardized weights: gaussian, uniform or rademacher (variance 1 each).
     #[arg(long, default_value = "gaussian")]
@@ -70,7 +74,12 @@ pub struct InputArgs {
     #[arg(long, value_name = "K", conflicts_with_all = ["angle", "input_file"], allow_negative_numbers = true, value_parser = clap::value_parser!(usize))]
     pub inputs: Option<usize>,
     /// Two inputs at angle THETA (radians), each with ||x||^2 = n0.
-    #[arg(long, value_name = "THETA", allow_negative_numbers = true, conflicts_with = "input_file")]
+    #[arg(
+        long,
+        value_name = "THETA",
+        allow_negative_numbers = true,
+        conflicts_with = "input_file"
+    )]
     pub angle: Option<f64>,
     /// One input per CSV row; n0 is taken from the file.
     #[arg(long, value_name = "FILE.csv")]
@@ -141,9 +150,9 @@ impl SpecArgs {
     /// The validated network spec; `file_n0` is the input dimension of an input file, if any.
     pub fn to_spec(&self, file_n0: Option<usize>) -> Result<NetworkSpec> {
         let input_dim = match (self.input_dim, file_n0) {
-            (Some(d), Some(f)) if d != f => bail!(
-                "the input file has {f} columns but --input-dim is {d}"
-            ),
+            (Some(d), Some(f)) if d != f => {
+                bail!("the input file has {f} columns but --input-dim is {d}")
+            }
             (Some(d), _) => d,
             (None, Some(f)) => f,
             (None, None) => 16,

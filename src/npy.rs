@@ -20,12 +20,17 @@ pub struct NpyWriter {
 impl NpyWriter {
     pub fn create(path: &Path, fields: &[String], rows: u64) -> Result<Self> {
         let tmp = crate::output::temp_path(path);
-        let file = File::create(&tmp)
-            .with_context(|| format!("cannot create {}", path.display()))?;
+        let file =
+            File::create(&tmp).with_context(|| format!("cannot create {}", path.display()))?;
         let mut file = BufWriter::new(file);
         let descr: Vec<String> = fields
             .iter()
-            .map(|f| format!("('{}', '<f8')", f.replace('\\', "\\\\").replace('\'', "\\'")))
+            .map(|f| {
+                format!(
+                    "('{}', '<f8')",
+                    f.replace('\\', "\\\\").replace('\'', "\\'")
+                )
+            })
             .collect();
         let dict = format!(
             "{{'descr': [{}], 'fortran_order': False, 'shape': ({},), }}",
@@ -64,8 +69,7 @@ impl NpyWriter {
         let NpyWriter { file, tmp, path } = self;
         let f = file.into_inner().map_err(|e| e.into_error())?;
         f.sync_all()?;
-        std::fs::rename(&tmp, &path)
-            .with_context(|| format!("cannot write {}", path.display()))?;
+        std::fs::rename(&tmp, &path).with_context(|| format!("cannot write {}", path.display()))?;
         Ok(())
     }
 

@@ -31,7 +31,11 @@ pub fn run(args: &SampleArgs) -> Result<()> {
     }
     let mut sampler = make_sampler(&problem, args.run.backend, args.run.method)?;
     let mut npy = match &args.save_samples {
-        Some(path) => Some(NpyWriter::create(path, &problem.names(), args.run.networks)?),
+        Some(path) => Some(NpyWriter::create(
+            path,
+            &problem.names(),
+            args.run.networks,
+        )?),
         None => None,
     };
     let drawn = draw(

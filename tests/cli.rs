@@ -99,7 +99,9 @@ fn csv_and_table_formats() {
     let text = String::from_utf8(out.stdout).unwrap();
     let mut lines = text.lines();
     let header = lines.next().unwrap();
-    assert!(header.starts_with("observable,statistic,estimate,stderr,theory,theory_kind,z,n0,width,depth,depth_over_width"));
+    assert!(header.starts_with(
+        "observable,statistic,estimate,stderr,theory,theory_kind,z,n0,width,depth,depth_over_width"
+    ));
     let cols = header.split(',').count();
     let rows: Vec<&str> = lines.collect();
     assert!(rows.len() >= 6 * 5);
@@ -166,7 +168,9 @@ fn output_file_and_samples_are_written() {
         .map(|c| f64::from_le_bytes(c.try_into().unwrap()))
         .collect();
     let mean: f64 = vals.chunks_exact(5).map(|r| r[0]).sum::<f64>() / 500.0;
-    let reported = v["observables"]["output[0]"]["mean"]["estimate"].as_f64().unwrap();
+    let reported = v["observables"]["output[0]"]["mean"]["estimate"]
+        .as_f64()
+        .unwrap();
     assert!((mean - reported).abs() <= 1e-12 * (1.0 + mean.abs()));
     let leftovers: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
@@ -211,7 +215,11 @@ fn assert_clean_error(args: &[&str], needle: &str) {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(!o.status.success(), "{args:?} succeeded");
     assert!(!err.contains("panicked"), "{args:?} panicked: {err}");
-    assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: not one line: {err}");
+    assert_eq!(
+        err.trim_end().lines().count(),
+        1,
+        "{args:?}: not one line: {err}"
+    );
     assert!(
         err.to_lowercase().contains(&needle.to_lowercase()),
         "{args:?}: error '{err}' does not mention '{needle}'"
@@ -250,16 +258,25 @@ fn bad_input_gives_one_line_errors() {
         (vec!["sample", "--observe", "output,hessian"], "observable"),
         (vec!["sample", "--format", "xml"], "--format"),
         (vec!["sample", "--backend", "tpu"], "--backend"),
-        (vec!["sample", "--parameterization", "mup"], "parameterization"),
+        (
+            vec!["sample", "--parameterization", "mup"],
+            "parameterization",
+        ),
         (vec!["sample", "--weights", "cauchy"], "weight law"),
         (vec!["sample", "--residual", "sometimes"], "residual"),
         (vec!["sample", "--angle", "nan"], "--angle"),
-        (vec!["sample", "--input-file", "/nonexistent/x.csv"], "cannot read"),
+        (
+            vec!["sample", "--input-file", "/nonexistent/x.csv"],
+            "cannot read",
+        ),
         (vec!["sample", "--input-file", &ragged], "ragged"),
         (vec!["sample", "--input-file", &empty], "no rows"),
         (vec!["sample", "--input-file", &nan], "finite"),
         (vec!["sample", "--input-file", &text], "not a number"),
-        (vec!["sample", "--input-file", &good, "--input-dim", "5"], "--input-dim"),
+        (
+            vec!["sample", "--input-file", &good, "--input-dim", "5"],
+            "--input-dim",
+        ),
         (
             vec!["sample", "--width", "100000000", "--depth", "4"],
             "memory",

@@ -86,11 +86,24 @@ fn relu_and_linear_readout_match_exact_laws() {
             let acc = run(&p, 0, 400_000);
             let (var, kurt) = exact_var_kurt(act, width, depth);
             let tag = format!("{act} n={width} L={depth}");
-            assert_z(&format!("{tag} mean"), acc.estimate(0, Statistic::Mean), 0.0, 4.0);
-            assert_z(&format!("{tag} var"), acc.estimate(0, Statistic::Variance), var, 4.0);
+            assert_z(
+                &format!("{tag} mean"),
+                acc.estimate(0, Statistic::Mean),
+                0.0,
+                4.0,
+            );
+            assert_z(
+                &format!("{tag} var"),
+                acc.estimate(0, Statistic::Variance),
+                var,
+                4.0,
+            );
             let k = acc.estimate(0, Statistic::ExcessKurtosis);
             assert_z(&format!("{tag} excess kurtosis"), k, kurt, 4.0);
-            assert!(k.stderr < 0.1 * kurt, "{tag}: kurtosis stderr too large to test");
+            assert!(
+                k.stderr < 0.1 * kurt,
+                "{tag}: kurtosis stderr too large to test"
+            );
         }
     }
 }
@@ -150,9 +163,13 @@ fn coverage(p: &Problem, m: u64, truths: [f64; 3]) -> Vec<f64> {
     let mut covered = [0usize; 3];
     for r in 0..runs {
         let acc = run(p, r * m, m);
-        for (i, stat) in [Statistic::Mean, Statistic::Variance, Statistic::ExcessKurtosis]
-            .into_iter()
-            .enumerate()
+        for (i, stat) in [
+            Statistic::Mean,
+            Statistic::Variance,
+            Statistic::ExcessKurtosis,
+        ]
+        .into_iter()
+        .enumerate()
         {
             let e = acc.estimate(0, stat);
             if (e.estimate - truths[i]).abs() <= 1.96 * e.stderr {
@@ -167,7 +184,12 @@ fn coverage(p: &Problem, m: u64, truths: [f64; 3]) -> Vec<f64> {
 #[test]
 fn standard_errors_cover_the_truth() {
     let (width, depth) = (32, 1);
-    let p = problem(spec(Activation::Linear, 4, width, depth, 0.0), 1, "output", 21);
+    let p = problem(
+        spec(Activation::Linear, 4, width, depth, 0.0),
+        1,
+        "output",
+        21,
+    );
     let (var, kurt) = exact_var_kurt(Activation::Linear, width, depth);
     let cov = coverage(&p, 2000, [0.0, var, kurt]);
     println!("linear coverage mean/variance/excess_kurtosis: {cov:?}");
@@ -184,11 +206,24 @@ fn standard_errors_cover_the_truth() {
 #[test]
 fn standard_errors_cover_the_truth_heavy_tails() {
     let (width, depth) = (16, 2);
-    let p = problem(spec(Activation::Relu, 4, width, depth, 0.0), 1, "output", 21);
+    let p = problem(
+        spec(Activation::Relu, 4, width, depth, 0.0),
+        1,
+        "output",
+        21,
+    );
     let (var, kurt) = exact_var_kurt(Activation::Relu, width, depth);
     let cov = coverage(&p, 10_000, [0.0, var, kurt]);
     println!("relu coverage mean/variance/excess_kurtosis: {cov:?}");
     assert!((0.88..=0.99).contains(&cov[0]), "mean coverage {}", cov[0]);
-    assert!((0.88..=0.99).contains(&cov[1]), "variance coverage {}", cov[1]);
-    assert!((0.80..=0.99).contains(&cov[2]), "kurtosis coverage {}", cov[2]);
+    assert!(
+        (0.88..=0.99).contains(&cov[1]),
+        "variance coverage {}",
+        cov[1]
+    );
+    assert!(
+        (0.80..=0.99).contains(&cov[2]),
+        "kurtosis coverage {}",
+        cov[2]
+    );
 }

@@ -34,11 +34,11 @@ pub struct DenseScratch {
     weights: Vec<Vec<f64>>,
     row: Vec<f64>,
     bias: Vec<f64>,
-    /// Layer inputs, interleaved [j * cols + c]: a^{l-1} (inputs) and da^{l-1} (tangents).
+    /// Layer inputs, column-major [c * n + j]: a^{l-1} (inputs) and da^{l-1} (tangents).
     layer_in: Vec<Vec<f64>>,
-    /// sigma'(z^l) for the K inputs, interleaved [j * K + a], l = 0..=L (0 unused).
+    /// sigma'(z^l) for the K inputs, column-major [a * n + j], l = 0..=L (0 unused).
     dact: Vec<Vec<f64>>,
-    /// z^l, interleaved [i * cols + c], of the current layer and the previous one (residual).
+    /// z^l, column-major [c * n + i], of the current layer and the previous one (residual).
     z: Vec<f64>,
     z_prev: Vec<f64>,
     delta: Vec<f64>,
@@ -86,7 +86,10 @@ impl DenseEngine {
         let l = self.widths.len();
         DenseScratch {
             weights: if self.cache_weights {
-                self.widths.windows(2).map(|w| vec![0.0; w[0] * w[1]]).collect()
+                self.widths
+                    .windows(2)
+                    .map(|w| vec![0.0; w[0] * w[1]])
+                    .collect()
             } else {
                 vec![Vec::new(); l - 1]
             },
@@ -120,9 +123,7 @@ impl DenseEngine {
         {
             let in0 = &mut s.layer_in[0];
             for (a, x) in self.problem.inputs.iter().enumerate() {
-                for j in 0..n0 {
-                    in0[j * cols + a] = x[j];
-                }
+                in0[a * n0..(a + 1) * n0].copy_from_slice(x);
             }
             if observe.jacobian {
                 s.row.resize(n0, 0.0);
@@ -135,9 +136,9 @@ impl DenseEngine {
                     &mut s.row,
                 );
                 let norm = s.row.iter().map(|v| v * v).sum::<f64>().sqrt();
-                for j in 0..n0 {
-                    for a in 0..k {
-                        in0[j * cols + k + a] = s.row[j] / norm;
+                for a in 0..k {
+                    for j in 0..n0 {
+                        in0[(k + a) * n0 + j] = s.row[j] / norm;
                     }
                 }
             }
@@ -168,7 +169,14 @@ impl DenseEngine {
             for i in 0..n_out {
                 let row: &[f64] = if self.cache_weights {
                     let w = &mut s.weights[l - 1][i * n_in..(i + 1) * n_in];
-                    fill_row(self.key, net32, tag(Purpose::Weight, l as u32), i as u32, law, w);
+                    fill_row(
+                        self.key,
+                        net32,
+                        tag(Purpose::Weight, l as u32),
+                        i as u32,
+                        law,
+                        w,
+                    );
                     w
                 } else {
                     fill_row(
@@ -181,14 +189,9 @@ impl DenseEngine {
                     );
                     &s.row
                 };
-                s.acc.iter_mut().for_each(|v| *v = 0.0);
-                for (j, &w) in row.iter().enumerate() {
-                    let x = &input[j * cols..(j + 1) * cols];
-                    for c in 0..cols {
-                        s.acc[c] += w * x[c];
-                    }
+                for c in 0..cols {
+                    s.acc[c] = dot(row, &input[c * n_in..(c + 1) * n_in]);
                 }
-                let zi = &mut s.z[i * cols..(i + 1) * cols];
                 for c in 0..cols {
                     let bias = if c < k && spec.cb > 0.0 {
                         sqrt_cb * s.bias[i]
@@ -196,26 +199,27 @@ impl DenseEngine {
                         0.0
                     };
                     let h = branch * (scale * s.acc[c] + bias);
-                    zi[c] = if residual { s.z_prev[i * cols + c] + h } else { h };
+                    let at = c * n_out + i;
+                    s.z[at] = if residual { s.z_prev[at] + h } else { h };
                 }
             }
             if observe.sqnorm {
                 for a in 0..k {
-                    let sq: f64 = (0..n_out).map(|i| s.z[i * cols + a].powi(2)).sum();
-                    sqnorms.push(sq / n_out as f64);
+                    let za = &s.z[a * n_out..(a + 1) * n_out];
+                    sqnorms.push(dot(za, za) / n_out as f64);
                 }
             }
             if l <= depth {
                 let act = self.acts[l];
                 let next = &mut s.layer_in[l];
                 let dact = &mut s.dact[l];
-                for i in 0..n_out {
-                    for a in 0..k {
-                        let (y, dy) = act.eval(s.z[i * cols + a]);
-                        next[i * cols + a] = y;
-                        dact[i * k + a] = dy;
+                for a in 0..k {
+                    for i in 0..n_out {
+                        let (y, dy) = act.eval(s.z[a * n_out + i]);
+                        next[a * n_out + i] = y;
+                        dact[a * n_out + i] = dy;
                         if cols > k {
-                            next[i * cols + k + a] = dy * s.z[i * cols + k + a];
+                            next[(k + a) * n_out + i] = dy * s.z[(k + a) * n_out + i];
                         }
                     }
                 }
@@ -226,7 +230,7 @@ impl DenseEngine {
         let readout = &s.z;
         if observe.output {
             for a in 0..k {
-                out[o] = readout[a];
+                out[o] = readout[a * self.widths[depth + 1]];
                 o += 1;
             }
         }
@@ -246,8 +250,8 @@ impl DenseEngine {
         if observe.jacobian {
             let n_out = self.widths[depth + 1];
             for a in 0..k {
-                let sq: f64 = (0..n_out).map(|i| s.z[i * cols + k + a].powi(2)).sum();
-                out[o] = sq.sqrt();
+                let t = &s.z[(k + a) * n_out..(k + a + 1) * n_out];
+                out[o] = dot(t, t).sqrt();
                 o += 1;
             }
         }
@@ -266,7 +270,9 @@ impl DenseEngine {
         let n_last = self.widths[depth + 1];
         s.delta.clear();
         s.delta.resize(n_last * k, 0.0);
-        s.delta[..k].iter_mut().for_each(|v| *v = 1.0);
+        for a in 0..k {
+            s.delta[a * n_last] = 1.0;
+        }
         for l in (1..=depth + 1).rev() {
             let (n_in, n_out) = (self.widths[l - 1], self.widths[l]);
             let residual = spec.is_residual_layer(l);
@@ -278,12 +284,14 @@ impl DenseEngine {
             let input = &s.layer_in[l - 1];
             for a in 0..k {
                 for b in a..k {
-                    let dd: f64 = (0..n_out)
-                        .map(|i| s.delta[i * k + a] * s.delta[i * k + b])
-                        .sum();
-                    let aa: f64 = (0..n_in)
-                        .map(|j| input[j * cols + a] * input[j * cols + b])
-                        .sum();
+                    let dd = dot(
+                        &s.delta[a * n_out..(a + 1) * n_out],
+                        &s.delta[b * n_out..(b + 1) * n_out],
+                    );
+                    let aa = dot(
+                        &input[a * n_in..(a + 1) * n_in],
+                        &input[b * n_in..(b + 1) * n_in],
+                    );
                     ntk[a * k + b] += branch * branch * (wfac * aa * dd + bfac * dd);
                 }
             }
@@ -296,8 +304,7 @@ impl DenseEngine {
             s.delta_prev.resize(n_in * k, 0.0);
             s.row.resize(n_in, 0.0);
             for i in 0..n_out {
-                let d = &s.delta[i * k..(i + 1) * k];
-                if d.iter().all(|&v| v == 0.0) {
+                if (0..k).all(|a| s.delta[a * n_out + i] == 0.0) {
                     continue;
                 }
                 let row: &[f64] = if self.cache_weights {
@@ -313,19 +320,17 @@ impl DenseEngine {
                     );
                     &s.row
                 };
-                for (j, &w) in row.iter().enumerate() {
-                    let g = &mut s.delta_prev[j * k..(j + 1) * k];
-                    for a in 0..k {
-                        g[a] += w * d[a];
+                for a in 0..k {
+                    let da = s.delta[a * n_out + i];
+                    if da != 0.0 {
+                        axpy(da, row, &mut s.delta_prev[a * n_in..(a + 1) * n_in]);
                     }
                 }
             }
             let dact = &s.dact[l - 1];
-            for j in 0..n_in {
-                for a in 0..k {
-                    let g = branch * scale * dact[j * k + a] * s.delta_prev[j * k + a];
-                    s.delta_prev[j * k + a] = if residual { s.delta[j * k + a] + g } else { g };
-                }
+            for at in 0..n_in * k {
+                let g = branch * scale * dact[at] * s.delta_prev[at];
+                s.delta_prev[at] = if residual { s.delta[at] + g } else { g };
             }
             std::mem::swap(&mut s.delta, &mut s.delta_prev);
         }
@@ -335,5 +340,33 @@ impl DenseEngine {
             }
         }
         ntk
+    }
+}
+
+/// Dot product with four independent partial sums (vectorizes; a fixed order, so the result is
+/// the same on every run and thread).
+#[inline]
+pub(crate) fn dot(x: &[f64], y: &[f64]) -> f64 {
+    debug_assert_eq!(x.len(), y.len());
+    let mut acc = [0.0f64; 8];
+    let mut xc = x.chunks_exact(8);
+    let mut yc = y.chunks_exact(8);
+    for (a, b) in (&mut xc).zip(&mut yc) {
+        for i in 0..8 {
+            acc[i] += a[i] * b[i];
+        }
+    }
+    let mut tail = 0.0;
+    for (a, b) in xc.remainder().iter().zip(yc.remainder()) {
+        tail += a * b;
+    }
+    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
+}
+
+/// y += alpha x.
+#[inline]
+fn axpy(alpha: f64, x: &[f64], y: &mut [f64]) {
+    for (yi, xi) in y.iter_mut().zip(x) {
+        *yi += alpha * xi;
     }
 }

@@ -9,6 +9,8 @@
 
 pub mod activation;
 pub mod dense;
+pub mod fastmath;
+pub mod gpu;
 pub mod inputs;
 pub mod philox;
 pub mod stream;
@@ -17,6 +19,7 @@ use randnet_spec::{NetworkSpec, Observe, SpecError};
 use rayon::prelude::*;
 
 pub use dense::DenseEngine;
+pub use gpu::{AdapterPreference, GpuContext, GpuDense};
 
 /// Errors of the engines.
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +30,9 @@ pub enum SamplerError {
     Unsupported(String),
     #[error("{0}")]
     TooLarge(String),
+    /// No usable GPU adapter, a kernel that did not compile, a device error or device loss.
+    #[error("{0}")]
+    Gpu(String),
 }
 
 /// Everything that determines the networks drawn and the values recorded for each.
@@ -83,8 +89,12 @@ pub trait BatchSampler {
     fn n_values(&self) -> usize;
     /// Writes the values of networks `start..start + count` into `out` (row-major,
     /// `count * n_values()` numbers).
-    fn sample_batch(&mut self, start: u64, count: usize, out: &mut [f64])
-        -> Result<(), SamplerError>;
+    fn sample_batch(
+        &mut self,
+        start: u64,
+        count: usize,
+        out: &mut [f64],
+    ) -> Result<(), SamplerError>;
     /// "cpu" or "gpu".
     fn backend(&self) -> &'static str;
     /// "dense" or "matrix-free".
@@ -140,5 +150,63 @@ impl BatchSampler for CpuDense {
 
     fn method(&self) -> &'static str {
         "dense"
+    }
+}
+
+pub mod linalg;
+pub mod matrix_free;
+
+pub use matrix_free::MatrixFreeEngine;
+
+/// The matrix-free engine on the CPU (Gaussian weights only), parallel over networks with rayon.
+pub struct CpuMatrixFree {
+    engine: MatrixFreeEngine,
+    d: usize,
+}
+
+impl CpuMatrixFree {
+    /// Errors with [`SamplerError::Unsupported`] for non-Gaussian weight laws.
+    pub fn new(problem: &Problem) -> Result<Self, SamplerError> {
+        let engine = MatrixFreeEngine::new(problem)?;
+        Ok(CpuMatrixFree {
+            d: problem.n_values(),
+            engine,
+        })
+    }
+
+    pub fn engine(&self) -> &MatrixFreeEngine {
+        &self.engine
+    }
+}
+
+impl BatchSampler for CpuMatrixFree {
+    fn n_values(&self) -> usize {
+        self.d
+    }
+
+    fn sample_batch(
+        &mut self,
+        start: u64,
+        count: usize,
+        out: &mut [f64],
+    ) -> Result<(), SamplerError> {
+        let d = self.d;
+        let engine = &self.engine;
+        out[..count * d]
+            .par_chunks_mut(d)
+            .enumerate()
+            .for_each_init(
+                || engine.scratch(),
+                |scratch, (i, row)| engine.sample(start + i as u64, scratch, row),
+            );
+        Ok(())
+    }
+
+    fn backend(&self) -> &'static str {
+        "cpu"
+    }
+
+    fn method(&self) -> &'static str {
+        "matrix-free"
     }
 }

@@ -41,7 +41,9 @@ pub enum SpecError {
 pub enum Activation {
     Relu,
     /// sigma(t) = t for t > 0, slope * t otherwise.
-    LeakyRelu { slope: f64 },
+    LeakyRelu {
+        slope: f64,
+    },
     Linear,
     Tanh,
     Erf,
@@ -52,9 +54,13 @@ pub enum Activation {
     Sin,
     /// Li–Nica–Roy shaped ReLU: slopes 1 + c/sqrt(n) for t > 0 and 1 - c/sqrt(n) for t < 0,
     /// n the width of the layer the activation acts on.
-    ShapedRelu { c: f64 },
+    ShapedRelu {
+        c: f64,
+    },
     /// Hanin's shaped cubic: t + psi t^3 / L, L the number of hidden layers.
-    Cubic { psi: f64 },
+    Cubic {
+        psi: f64,
+    },
 }
 
 impl Activation {
@@ -113,11 +119,14 @@ impl fmt::Display for Activation {
 
 fn parse_param(name: &str, arg: Option<&str>, full: &str) -> Result<f64, SpecError> {
     let arg = arg.ok_or_else(|| {
-        SpecError::Invalid(format!("activation '{full}' needs a parameter, as in {name}:0.5"))
+        SpecError::Invalid(format!(
+            "activation '{full}' needs a parameter, as in {name}:0.5"
+        ))
     })?;
-    let v: f64 = arg.trim().parse().map_err(|_| {
-        SpecError::Invalid(format!("activation '{full}': '{arg}' is not a number"))
-    })?;
+    let v: f64 = arg
+        .trim()
+        .parse()
+        .map_err(|_| SpecError::Invalid(format!("activation '{full}': '{arg}' is not a number")))?;
     if !v.is_finite() {
         return Err(SpecError::NotFinite {
             what: "the activation parameter",
@@ -137,7 +146,9 @@ impl FromStr for Activation {
         };
         let no_arg = |a: Activation| {
             if arg.is_some() {
-                Err(SpecError::Invalid(format!("activation '{name}' takes no parameter")))
+                Err(SpecError::Invalid(format!(
+                    "activation '{name}' takes no parameter"
+                )))
             } else {
                 Ok(a)
             }

@@ -1,0 +1,77 @@
+//! WGSL sources (in `shaders/` at the workspace root) and their assembly into modules.
+//!
+//! Each kernel file is compiled together with the shared snippets it needs (Philox, the weight
+//! laws, the activations) and a header of compile-time constants.
+
+pub(crate) const PHILOX: &str = include_str!("../../../../shaders/philox.wgsl");
+pub(crate) const NORMAL: &str = include_str!("../../../../shaders/normal.wgsl");
+pub(crate) const ACTIVATION: &str = include_str!("../../../../shaders/activation.wgsl");
+pub(crate) const DENSE: &str = include_str!("../../../../shaders/dense.wgsl");
+pub(crate) const PHILOX_PROBE: &str = include_str!("../../../../shaders/philox_probe.wgsl");
+pub(crate) const ACTIVATION_PROBE: &str = include_str!("../../../../shaders/activation_probe.wgsl");
+
+/// Compile-time constants of the dense kernel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct DenseConsts {
+    /// Workgroup size (a power of two).
+    pub wg: u32,
+    /// Column tile of the forward pass (private accumulators per thread).
+    pub ct: u32,
+    /// Column tile of the backward pass (vec4 accumulators per thread).
+    pub kt: u32,
+    /// Values reduced at once in workgroup memory (even).
+    pub red: u32,
+}
+
+pub(crate) fn dense_source(c: DenseConsts) -> String {
+    // The innermost loops over a column tile, written out (see the header of dense.wgsl).
+    let mut fwd = String::new();
+    for e in 0..4 {
+        let ind = if e > 0 { "    " } else { "" };
+        if e > 0 {
+            fwd += &format!("                    if (ne > {e}u) {{\n");
+        }
+        fwd += &format!("{ind}                    let x{e} = xb + {e}u * cols;\n");
+        for col in 0..c.ct {
+            let line = format!("acc[{col}] = acc[{col}] + w[{e}] * scratch[x{e} + {col}u];");
+            if col == 0 {
+                fwd += &format!("{ind}                    {line}\n");
+            } else {
+                fwd += &format!("{ind}                    if (nc > {col}u) {{ {line} }}\n");
+            }
+        }
+        if e > 0 {
+            fwd += "                    }\n";
+        }
+    }
+    let mut load = String::new();
+    let mut nonzero = Vec::new();
+    let mut accum = String::new();
+    for col in 0..c.kt {
+        load += &format!(
+            "                    if (nk > {col}u) {{ dv[{col}] = scratch[di + {col}u]; }}\n"
+        );
+        nonzero.push(format!("dv[{col}] != 0.0"));
+        accum += &format!("                    acc[{col}] = acc[{col}] + w * dv[{col}];\n");
+    }
+    load += &format!(
+        "                    let nonzero = {};\n",
+        nonzero.join(" || ")
+    );
+    let dense = DENSE
+        .replace("//@FWD_ACCUMULATE\n", &fwd)
+        .replace("//@BWD_LOAD\n", &load)
+        .replace("//@BWD_ACCUMULATE\n", &accum);
+    format!(
+        "const WG: u32 = {}u;\nconst CT: u32 = {}u;\nconst KT: u32 = {}u;\nconst RED: u32 = {}u;\n{PHILOX}\n{NORMAL}\n{ACTIVATION}\n{dense}",
+        c.wg, c.ct, c.kt, c.red
+    )
+}
+
+pub(crate) fn philox_probe_source() -> String {
+    format!("{PHILOX}\n{NORMAL}\n{PHILOX_PROBE}")
+}
+
+pub(crate) fn activation_probe_source() -> String {
+    format!("{ACTIVATION}\n{ACTIVATION_PROBE}")
+}
