@@ -120,6 +120,9 @@ pub struct RunArgs {
     pub backend: Backend,
     #[arg(long, value_enum, default_value_t = Method::Auto)]
     pub method: Method,
+    /// Use the GPU adapter whose name contains SUBSTRING (case-insensitive).
+    #[arg(long, value_name = "SUBSTRING")]
+    pub adapter: Option<String>,
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
     /// Write the result here (atomically) instead of standard output.

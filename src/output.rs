@@ -36,6 +36,9 @@ pub struct Report {
     pub diverged: u64,
     pub backend: String,
     pub method: String,
+    /// The GPU adapter, when the backend is "gpu".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub adapter: Option<String>,
     pub seconds: f64,
     pub observables: BTreeMap<String, BTreeMap<String, Entry>>,
     #[serde(skip)]
@@ -65,8 +68,17 @@ impl Report {
         let s = &self.spec;
         let _ = writeln!(
             out,
-            "randnet {}: {} networks ({} diverged), backend {}, method {}, {:.2} s",
-            self.version, self.networks, self.diverged, self.backend, self.method, self.seconds
+            "randnet {}: {} networks ({} diverged), backend {}{}, method {}, {:.2} s",
+            self.version,
+            self.networks,
+            self.diverged,
+            self.backend,
+            self.adapter
+                .as_ref()
+                .map(|a| format!(" ({a})"))
+                .unwrap_or_default(),
+            self.method,
+            self.seconds
         );
         let _ = writeln!(
             out,

@@ -6,7 +6,7 @@ use crate::output::{write_atomic, Entry, Report};
 use anyhow::{bail, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use randnet_sampler::inputs::resolve_inputs;
-use randnet_sampler::{BatchSampler, CpuDense, Problem};
+use randnet_sampler::{AdapterPreference, BatchSampler, CpuDense, GpuContext, GpuDense, Problem};
 use randnet_stats::{Accumulator, Statistic};
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -29,7 +29,15 @@ pub fn run(args: &SampleArgs) -> Result<()> {
     if args.run.networks == 0 {
         bail!("--networks must be a positive integer, got 0");
     }
-    let mut sampler = make_sampler(&problem, args.run.backend, args.run.method)?;
+    let Chosen {
+        mut sampler,
+        adapter,
+    } = make_sampler(
+        &problem,
+        args.run.backend,
+        args.run.method,
+        args.run.adapter.as_deref(),
+    )?;
     let mut npy = match &args.save_samples {
         Some(path) => Some(NpyWriter::create(
             path,
@@ -54,7 +62,8 @@ pub fn run(args: &SampleArgs) -> Result<()> {
             return Err(e);
         }
     };
-    let report = build_report(&problem, &drawn, sampler.as_ref());
+    let mut report = build_report(&problem, &drawn, sampler.as_ref());
+    report.adapter = adapter;
     let text = report.render(args.run.format)?;
     match &args.run.output {
         Some(path) => write_atomic(path, text.as_bytes())?,
@@ -66,21 +75,50 @@ pub fn run(args: &SampleArgs) -> Result<()> {
     Ok(())
 }
 
-/// Picks the engine for `--backend` and `--method`.
+/// An engine ready to draw, and the GPU adapter it runs on (if any).
+pub struct Chosen {
+    pub sampler: Box<dyn BatchSampler>,
+    pub adapter: Option<String>,
+}
+
+/// Picks the engine for `--backend` and `--method`. `auto` takes a hardware GPU when one exists
+/// (never lavapipe: on a machine without a GPU the CPU engines are the better choice), else the
+/// CPU.
 pub fn make_sampler(
     problem: &Problem,
     backend: Backend,
     method: Method,
-) -> Result<Box<dyn BatchSampler>> {
-    if backend == Backend::Gpu {
-        bail!("the GPU backend is not built yet (issue #3); use --backend cpu or auto");
-    }
-    if method == Method::MatrixFree {
-        bail!("the matrix-free engine is not built yet (issue #4); use --method dense or auto");
+    adapter: Option<&str>,
+) -> Result<Chosen> {
+    let gpu = match backend {
+        Backend::Cpu => None,
+        Backend::Gpu => Some(GpuContext::new(AdapterPreference {
+            allow_cpu_adapter: true,
+            adapter_substring: adapter.map(str::to_string),
+        })?),
+        Backend::Auto => GpuContext::new(AdapterPreference {
+            allow_cpu_adapter: false,
+            adapter_substring: adapter.map(str::to_string),
+        })
+        .ok(),
+    };
+    if let Some(ctx) = gpu {
+        if method == Method::MatrixFree {
+            bail!("the matrix-free engine does not run on the GPU yet; use --backend cpu with --method matrix-free");
+        }
+        let name = ctx.adapter_name().to_string();
+        let sampler = GpuDense::new(&ctx, problem)?;
+        return Ok(Chosen {
+            sampler: Box::new(sampler),
+            adapter: Some(name),
+        });
     }
     let sampler = CpuDense::new(problem)?;
     check_memory(sampler.engine().scratch_bytes() as f64 * rayon::current_num_threads() as f64)?;
-    Ok(Box::new(sampler))
+    Ok(Chosen {
+        sampler: Box::new(sampler),
+        adapter: None,
+    })
 }
 
 /// Refuses runs whose working memory exceeds what the machine has available.
@@ -230,6 +268,7 @@ pub fn build_report(problem: &Problem, drawn: &Drawn, sampler: &dyn BatchSampler
         diverged: drawn.diverged,
         backend: sampler.backend().to_string(),
         method: sampler.method().to_string(),
+        adapter: None,
         seconds: drawn.seconds,
         observables,
         order,

@@ -287,3 +287,71 @@ fn bad_input_gives_one_line_errors() {
         assert_clean_error(&args, needle);
     }
 }
+
+/// `--backend gpu` (lavapipe in CI) draws the same networks as the CPU: estimates agree to f32
+/// rounding (1e-4 relative of each statistic's scale: per-network values agree to ~1e-5, see
+/// docs/gpu.md, and the estimators are smooth functions of them).
+#[test]
+fn gpu_backend_matches_cpu() {
+    let args = with(&[
+        "--format",
+        "json",
+        "--observe",
+        "output,ntk,jacobian",
+        "--inputs",
+        "3",
+    ]);
+    let mut gpu_args = args.clone();
+    gpu_args.extend_from_slice(&["--backend", "gpu"]);
+    let g = randnet(&gpu_args);
+    if !g.status.success() {
+        let err = String::from_utf8_lossy(&g.stderr);
+        assert!(err.contains("no GPU adapter"), "unexpected failure: {err}");
+        eprintln!("SKIP: no GPU adapter on this machine");
+        return;
+    }
+    let g = json(&g);
+    let mut cpu_args = args.clone();
+    cpu_args.extend_from_slice(&["--backend", "cpu"]);
+    let c = json(&randnet(&cpu_args));
+    assert_eq!(g["backend"], "gpu");
+    assert!(g["adapter"].is_string());
+    assert_eq!(c["backend"], "cpu");
+    let (go, co) = (g["observables"].as_object().unwrap(), &c["observables"]);
+    for (name, stats) in go {
+        for (stat, e) in stats.as_object().unwrap() {
+            let a = e["estimate"].as_f64().unwrap();
+            let b = co[name][stat]["estimate"].as_f64().unwrap();
+            let scale = co[name]["variance"]["estimate"]
+                .as_f64()
+                .map(|v| v.sqrt())
+                .unwrap_or(1.0)
+                .max(b.abs());
+            let tol = if stat == "mean" || stat == "variance" {
+                1e-4
+            } else {
+                1e-3
+            };
+            assert!(
+                (a - b).abs() <= tol * scale.max(1e-12) + 1e-9,
+                "{name} {stat}: gpu {a} cpu {b}"
+            );
+        }
+    }
+}
+
+#[test]
+fn unknown_adapter_is_a_clean_error() {
+    assert_clean_error(
+        &[
+            "sample",
+            "--backend",
+            "gpu",
+            "--adapter",
+            "no-such-gpu-xyz",
+            "--networks",
+            "5",
+        ],
+        "no-such-gpu-xyz",
+    );
+}

@@ -263,7 +263,6 @@ impl DenseEngine {
     fn ntk(&self, net32: u32, s: &mut DenseScratch) -> Vec<f64> {
         let spec = &self.problem.spec;
         let k = self.problem.inputs.len();
-        let cols = self.cols;
         let depth = spec.depth();
         let alpha = spec.residual_alpha().unwrap_or(1.0);
         let mut ntk = vec![0.0; k * k];

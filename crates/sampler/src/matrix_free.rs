@@ -28,9 +28,10 @@
 #![allow(clippy::needless_range_loop)]
 
 use crate::activation::LayerActivation;
+use crate::fastmath;
 use crate::linalg::PsdFactor;
 use crate::philox::{key_of_seed, philox4x32_10};
-use crate::stream::{fill_row, normals4, tag, uniform, Purpose};
+use crate::stream::{fill_row, tag, uniform, Purpose};
 use crate::{Problem, SamplerError};
 use randnet_spec::{Parameterization, WeightLaw};
 
@@ -82,32 +83,26 @@ pub struct MatrixFreeScratch {
 }
 
 /// Fills `out` with standard normals: element m is value m % 4 of the Philox block
-/// `(c0, c1, row, m / 4)`, exactly [`fill_row`] with the Gaussian law, but without the unused
-/// Box–Muller pair of a last block that needs at most two values.
+/// `(c0, c1, row, m / 4)`, bitwise what [`fill_row`] gives with the Gaussian law (a test holds
+/// them equal), but without the unused Box–Muller pair of a last block needing <= 2 values
+/// (matrix-free rows are short: r <= c values).
 #[inline]
 fn fill_normals(key: [u32; 2], c0: u32, c1: u32, row: u32, out: &mut [f64]) {
-    let mut chunks = out.chunks_exact_mut(4);
-    let mut block = 0u32;
-    for chunk in &mut chunks {
-        chunk.copy_from_slice(&normals4(philox4x32_10([c0, c1, row, block], key)));
-        block += 1;
+    let full = out.len() / 4 * 4;
+    let rest = out.len() - full;
+    if rest == 0 || rest > 2 {
+        return fill_row(key, c0, c1, row, WeightLaw::Gaussian, out);
     }
-    let rest = chunks.into_remainder();
-    match rest.len() {
-        0 => {}
-        1 | 2 => {
-            let x = philox4x32_10([c0, c1, row, block], key);
-            let r = (-2.0 * uniform(x[0]).ln()).sqrt();
-            let (s, c) = (std::f64::consts::TAU * uniform(x[1])).sin_cos();
-            rest[0] = r * c;
-            if rest.len() == 2 {
-                rest[1] = r * s;
-            }
-        }
-        n => {
-            let v = normals4(philox4x32_10([c0, c1, row, block], key));
-            rest.copy_from_slice(&v[..n]);
-        }
+    if full > 0 {
+        fill_row(key, c0, c1, row, WeightLaw::Gaussian, &mut out[..full]);
+    }
+    // The first pair of the last block, exactly as `stream::normals4` computes it.
+    let x = philox4x32_10([c0, c1, row, (full / 4) as u32], key);
+    let r = (-2.0 * fastmath::ln(uniform(x[0]))).sqrt();
+    let (sin, cos) = fastmath::sincos_2pi_quadrant(uniform(x[1]), ((x[1] >> 8) + (1 << 21)) >> 22);
+    out[full] = r * cos;
+    if rest == 2 {
+        out[full + 1] = r * sin;
     }
 }
 
@@ -484,5 +479,28 @@ impl MatrixFreeEngine {
             }
         }
         ntk
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fill_normals_is_the_gaussian_stream() {
+        let key = key_of_seed(0x1234_5678_9abc);
+        for len in 0..40 {
+            for row in [0u32, 5, 1 << 20] {
+                let mut a = vec![0.0; len];
+                let mut b = vec![0.0; len];
+                let c1 = tag(Purpose::MatrixFreeForward, 3);
+                fill_normals(key, 17, c1, row, &mut a);
+                fill_row(key, 17, c1, row, WeightLaw::Gaussian, &mut b);
+                assert!(
+                    a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()),
+                    "len {len} row {row}"
+                );
+            }
+        }
     }
 }

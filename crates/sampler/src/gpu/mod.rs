@@ -10,6 +10,7 @@
 mod context;
 mod dense;
 mod shaders;
+pub mod bench;
 
 pub use context::{available_adapters, AdapterPreference, AdapterSummary, GpuContext, PhiloxProbe};
 pub use dense::{GpuDense, GpuDenseOptions};
