@@ -23,6 +23,8 @@ pub struct Cli {
 pub enum Command {
     /// Draw random networks and print estimates (with standard errors) of their observables.
     Sample(SampleArgs),
+    /// Networks/s of every engine on the canonical configs, beside the peer baselines.
+    Bench(BenchArgs),
 }
 
 /// The network: architecture and initialization (DESIGN §2).
@@ -225,4 +227,29 @@ impl SampleArgs {
     pub fn observe(&self) -> Result<Observe> {
         Ok(Observe::parse_list(&self.observe)?)
     }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BenchArgs {
+    /// A (ReLU n=256 L=32 K=2, output+ntk), B (n=1024 L=64 K=1, output), C, or all.
+    #[arg(long, default_value = "A")]
+    pub config: String,
+    /// Seconds of timed work per engine.
+    #[arg(long, default_value_t = 5.0)]
+    pub seconds: f64,
+    /// Also time the GPU dense engine on any adapter, lavapipe included.
+    #[arg(long)]
+    pub gpu: bool,
+    /// Directory of the peer scripts (mc_numpy.py, mc_jax.py).
+    #[arg(long, default_value = "benches/peers")]
+    pub peers: String,
+    /// Python interpreter for the peers (needs numpy; JAX + neural-tangents for mc_jax.py).
+    #[arg(long, default_value = "python3", env = "RANDNET_PEER_PYTHON")]
+    pub python: String,
+    /// Networks each peer draws.
+    #[arg(long, default_value_t = 256)]
+    pub peer_networks: u64,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }

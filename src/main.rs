@@ -1,6 +1,7 @@
 //! The `randnet` binary: parse, dispatch, print. All the work lives in the library crates
 //! (spec → sampler → stats → theory); this crate only wires them to the command line.
 
+mod bench;
 mod cli;
 mod input_file;
 mod npy;
@@ -43,6 +44,7 @@ fn main() -> ExitCode {
     };
     let result = match &cli.command {
         cli::Command::Sample(args) => sample::run(args),
+        cli::Command::Bench(args) => bench::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

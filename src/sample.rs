@@ -6,7 +6,9 @@ use crate::output::{write_atomic, Entry, Report};
 use anyhow::{bail, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use randnet_sampler::inputs::resolve_inputs;
-use randnet_sampler::{AdapterPreference, BatchSampler, CpuDense, GpuContext, GpuDense, Problem};
+use randnet_sampler::{
+    AdapterPreference, BatchSampler, CpuDense, CpuMatrixFree, GpuContext, GpuDense, Problem,
+};
 use randnet_stats::{Accumulator, Statistic};
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -113,12 +115,37 @@ pub fn make_sampler(
             adapter: Some(name),
         });
     }
+    let threads = rayon::current_num_threads() as f64;
+    let matrix_free = match method {
+        Method::MatrixFree => true,
+        Method::Dense => false,
+        Method::Auto => matrix_free_pays(problem),
+    };
+    if matrix_free {
+        let sampler = CpuMatrixFree::new(problem)?;
+        check_memory(sampler.engine().scratch_bytes() as f64 * threads)?;
+        return Ok(Chosen {
+            sampler: Box::new(sampler),
+            adapter: None,
+        });
+    }
     let sampler = CpuDense::new(problem)?;
-    check_memory(sampler.engine().scratch_bytes() as f64 * rayon::current_num_threads() as f64)?;
+    check_memory(sampler.engine().scratch_bytes() as f64 * threads)?;
     Ok(Chosen {
         sampler: Box::new(sampler),
         adapter: None,
     })
+}
+
+/// `--method auto` on the CPU: matrix-free needs Gaussian weights, and pays when every hidden
+/// layer is several times wider than the c columns it carries (K, or 2K with Jacobians): its
+/// cost per layer is O(n c^2) against dense's O(n^2 c) (docs/engines.md has the measurements).
+pub fn matrix_free_pays(problem: &Problem) -> bool {
+    let spec = &problem.spec;
+    let k = problem.inputs.len();
+    let c = if problem.observe.jacobian { 2 * k } else { k };
+    let min_width = spec.hidden.iter().copied().min().unwrap_or(spec.input_dim);
+    spec.weights == randnet_spec::WeightLaw::Gaussian && c <= 32 && min_width >= 4 * c
 }
 
 /// Refuses runs whose working memory exceeds what the machine has available.

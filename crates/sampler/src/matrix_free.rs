@@ -17,10 +17,11 @@
 //!   `g = G + s A Σ⁺ (HᵀΔ − ÃᵀG̃)`, where G̃ ((n_in+1) x K) has i.i.d. rows N(0, ΔᵀΔ), G its
 //!   first n_in rows and ÃᵀG̃ = s AᵀG + sqrt(C_b) e_in g̃_{n_in}ᵀ.
 //!
-//! Random streams (DESIGN §3): Z^l row i, column m < r from counter
-//! `(net, tag(MatrixFreeForward, l), i, m / 4)`; G̃^l row j (j = n_in is the bias row, drawn
-//! only when C_b > 0), column m < q (q = rank of ΔᵀΔ) from `(net, tag(MatrixFreeBackward, l),
-//! j, m / 4)`; the Jacobian direction u exactly as in the dense engine. r and q depend on the
+//! Random streams (DESIGN §3): Z^l (n_out x r, row-major) is one flat Gaussian row of the
+//! stream: element e = i r + m from counter `(net, tag(MatrixFreeForward, l), 0, e / 4)`; the
+//! same for G̃^l ((n_in [+1 bias row when C_b > 0]) x q, q = rank of ΔᵀΔ) with
+//! `tag(MatrixFreeBackward, l)`. Drawing whole layers at once lets the lane-parallel generator
+//! run (rows of r <= 2K values would waste it); the Jacobian direction u exactly as in the dense engine. r and q depend on the
 //! network (they are numerical ranks), so this engine's numbers are its own: it agrees with the
 //! dense engine in distribution, not value by value.
 
@@ -28,10 +29,9 @@
 #![allow(clippy::needless_range_loop)]
 
 use crate::activation::LayerActivation;
-use crate::fastmath;
 use crate::linalg::PsdFactor;
-use crate::philox::{key_of_seed, philox4x32_10};
-use crate::stream::{fill_row, tag, uniform, Purpose};
+use crate::philox::key_of_seed;
+use crate::stream::{fill_row, tag, Purpose};
 use crate::{Problem, SamplerError};
 use randnet_spec::{Parameterization, WeightLaw};
 
@@ -80,30 +80,6 @@ pub struct MatrixFreeScratch {
     cmat: Vec<f64>,
     rmat: Vec<f64>,
     mmat: Vec<f64>,
-}
-
-/// Fills `out` with standard normals: element m is value m % 4 of the Philox block
-/// `(c0, c1, row, m / 4)`, bitwise what [`fill_row`] gives with the Gaussian law (a test holds
-/// them equal), but without the unused Box–Muller pair of a last block needing <= 2 values
-/// (matrix-free rows are short: r <= c values).
-#[inline]
-fn fill_normals(key: [u32; 2], c0: u32, c1: u32, row: u32, out: &mut [f64]) {
-    let full = out.len() / 4 * 4;
-    let rest = out.len() - full;
-    if rest == 0 || rest > 2 {
-        return fill_row(key, c0, c1, row, WeightLaw::Gaussian, out);
-    }
-    if full > 0 {
-        fill_row(key, c0, c1, row, WeightLaw::Gaussian, &mut out[..full]);
-    }
-    // The first pair of the last block, exactly as `stream::normals4` computes it.
-    let x = philox4x32_10([c0, c1, row, (full / 4) as u32], key);
-    let r = (-2.0 * fastmath::ln(uniform(x[0]))).sqrt();
-    let (sin, cos) = fastmath::sincos_2pi_quadrant(uniform(x[1]), ((x[1] >> 8) + (1 << 21)) >> 22);
-    out[full] = r * cos;
-    if rest == 2 {
-        out[full + 1] = r * sin;
-    }
 }
 
 impl MatrixFreeEngine {
@@ -254,11 +230,19 @@ impl MatrixFreeEngine {
                 s.pinv[l - 1].copy_from_slice(&s.factor.pinv);
             }
 
-            // H = Z S, row by row: O(n_out r cols).
-            s.normals.resize(r, 0.0);
+            // H = Z S, row by row: O(n_out r cols). Z is drawn as one flat stream (vectorized).
+            s.normals.resize(n_out * r, 0.0);
             let tagf = tag(Purpose::MatrixFreeForward, l as u32);
+            fill_row(
+                self.key,
+                net32,
+                tagf,
+                0,
+                WeightLaw::Gaussian,
+                &mut s.normals,
+            );
             for i in 0..n_out {
-                fill_normals(self.key, net32, tagf, i as u32, &mut s.normals);
+                let zrow = &s.normals[i * r..(i + 1) * r];
                 let h: &mut [f64] = if keep {
                     &mut s.h[l - 1][i * cols..(i + 1) * cols]
                 } else {
@@ -267,7 +251,7 @@ impl MatrixFreeEngine {
                 let sq = &s.factor.sqrt;
                 for (c, hc) in h.iter_mut().enumerate() {
                     let mut acc = 0.0;
-                    for (m, &zm) in s.normals.iter().enumerate() {
+                    for (m, &zm) in zrow.iter().enumerate() {
                         acc += zm * sq[m * cols + c];
                     }
                     *hc = acc;
@@ -406,7 +390,6 @@ impl MatrixFreeEngine {
             s.dfactor.factor(&s.dd, k, false);
             let q = s.dfactor.rank;
             let t = &s.dfactor.sqrt;
-            s.normals.resize(q, 0.0);
             s.grow.resize(k, 0.0);
             s.g.clear();
             s.g.resize(n_in * k, 0.0);
@@ -414,8 +397,17 @@ impl MatrixFreeEngine {
             s.rmat.resize(cols * k, 0.0);
             let tagb = tag(Purpose::MatrixFreeBackward, l as u32);
             let bias_rows = if spec.cb > 0.0 { 1 } else { 0 };
+            s.normals.resize((n_in + bias_rows) * q, 0.0);
+            fill_row(
+                self.key,
+                net32,
+                tagb,
+                0,
+                WeightLaw::Gaussian,
+                &mut s.normals,
+            );
             for j in 0..n_in + bias_rows {
-                fill_normals(self.key, net32, tagb, j as u32, &mut s.normals);
+                let yrow = &s.normals[j * q..(j + 1) * q];
                 let grow: &mut [f64] = if j < n_in {
                     &mut s.g[j * k..(j + 1) * k]
                 } else {
@@ -423,7 +415,7 @@ impl MatrixFreeEngine {
                 };
                 for (a, ga) in grow.iter_mut().enumerate() {
                     let mut acc = 0.0;
-                    for (m, &y) in s.normals.iter().enumerate() {
+                    for (m, &y) in yrow.iter().enumerate() {
                         acc += y * t[m * k + a];
                     }
                     *ga = acc;
@@ -485,22 +477,4 @@ impl MatrixFreeEngine {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn fill_normals_is_the_gaussian_stream() {
-        let key = key_of_seed(0x1234_5678_9abc);
-        for len in 0..40 {
-            for row in [0u32, 5, 1 << 20] {
-                let mut a = vec![0.0; len];
-                let mut b = vec![0.0; len];
-                let c1 = tag(Purpose::MatrixFreeForward, 3);
-                fill_normals(key, 17, c1, row, &mut a);
-                fill_row(key, 17, c1, row, WeightLaw::Gaussian, &mut b);
-                assert!(
-                    a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()),
-                    "len {len} row {row}"
-                );
-            }
-        }
-    }
 }

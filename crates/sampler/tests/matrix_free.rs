@@ -530,10 +530,10 @@ fn timing_config_a_and_width_scaling() {
             let m = rate(&mut CpuMatrixFree::new(&p).unwrap(), networks);
             eprintln!(
                 "n = {n:3}, L = 8, K = 2, jacobian {jac}: dense {:.2} us/network, matrix-free \
-                 {:.2} us/network (ratio {:.2})",
+                 {:.2} us/network (matrix-free speed-up {:.2}x)",
                 1e6 / d,
                 1e6 / m,
-                d / m
+                m / d
             );
         }
     }

@@ -60,8 +60,16 @@ pub fn measure_ceiling(
     let device = ctx.device();
     let queue = ctx.queue();
     let (source, entry, per_iter) = match kind {
-        CeilingKind::Normals => (format!("{PHILOX}\n{NORMAL}\n{BENCH_PHILOX}"), "bench_normals", 4.0),
-        CeilingKind::Words => (format!("{PHILOX}\n{NORMAL}\n{BENCH_PHILOX}"), "bench_words", 4.0),
+        CeilingKind::Normals => (
+            format!("{PHILOX}\n{NORMAL}\n{BENCH_PHILOX}"),
+            "bench_normals",
+            4.0,
+        ),
+        CeilingKind::Words => (
+            format!("{PHILOX}\n{NORMAL}\n{BENCH_PHILOX}"),
+            "bench_words",
+            4.0,
+        ),
         CeilingKind::Fma => (BENCH_FMA.to_string(), "bench_fma", 64.0),
     };
     let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);

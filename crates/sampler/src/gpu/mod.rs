@@ -7,10 +7,10 @@
 //! - [`GpuContext::philox_probe`], [`GpuContext::activation_probe`]: the WGSL snippets run on
 //!   given arguments, so tests can hold them against their CPU twins.
 
+pub mod bench;
 mod context;
 mod dense;
 mod shaders;
-pub mod bench;
 
 pub use context::{available_adapters, AdapterPreference, AdapterSummary, GpuContext, PhiloxProbe};
 pub use dense::{GpuDense, GpuDenseOptions};
