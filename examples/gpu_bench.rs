@@ -53,7 +53,7 @@ fn main() {
                 opts.weights_per_dispatch = Some(1u64 << w.parse::<u32>().unwrap());
             }
             if let Some(s) = args.get(7) {
-                opts.max_scratch_bytes = s.parse::<u64>().unwrap() << 20;
+                opts.max_scratch_bytes = Some(s.parse::<u64>().unwrap() << 20);
             }
             if let Some(w) = args.get(8) {
                 opts.workgroup_size = w.parse().unwrap();
@@ -80,6 +80,7 @@ fn main() {
                     ntk,
                     sqnorm: false,
                     jacobian: false,
+                    ..Default::default()
                 },
                 seed,
             };
@@ -111,7 +112,7 @@ fn main() {
                 "{}",
                 serde_json::json!({"bench": "gpu_dense", "adapter": adapter, "n0": n0, "n": n, "L": l, "K": k,
                     "ntk": ntk, "chunk": chunk, "dispatches_per_chunk": eng.dispatches_per_chunk(),
-                    "weights_per_dispatch": opts.weights_per_dispatch, "max_scratch_mib": opts.max_scratch_bytes >> 20,
+                    "weights_per_dispatch": opts.weights_per_dispatch, "max_scratch_mib": opts.max_scratch_bytes.map(|b| b >> 20),
                     "workgroup_size": opts.workgroup_size, "networks_per_batch": m, "networks_per_s": nets, "reps": rates,
                     "weights_per_network": fwd + bwd, "weights_per_s": nets * (fwd + bwd), "values_finite": finite,
                     "first_values": &out[..d.min(out.len())]})

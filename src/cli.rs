@@ -25,6 +25,10 @@ pub enum Command {
     Sample(SampleArgs),
     /// Networks/s of every engine on the canonical configs, beside the peer baselines.
     Bench(BenchArgs),
+    /// Predictions without sampling: infinite-width kernels and finite-width laws.
+    Theory(TheoryArgs),
+    /// Monte Carlo against theory: the built-in verification suite (exit 1 if a check fails).
+    Verify(VerifyArgs),
 }
 
 /// The network: architecture and initialization (DESIGN §2).
@@ -130,6 +134,10 @@ pub struct RunArgs {
     /// Write the result here (atomically) instead of standard output.
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Draw only shard I of N (0-based): networks floor(M I/N)..floor(M (I+1)/N) of the same
+    /// stream; `randnet merge` combines the shards' JSON outputs.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
     /// Networks per batch (does not change any estimate; default: sized to the network).
     #[arg(long, allow_negative_numbers = true, value_parser = clap::value_parser!(usize))]
     pub batch: Option<usize>,
@@ -252,4 +260,65 @@ pub struct BenchArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+}
+
+/// A parsed `--shard I/N`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub index: u64,
+    pub count: u64,
+}
+
+impl Shard {
+    /// The networks of this shard out of `total`.
+    pub fn range(&self, total: u64) -> std::ops::Range<u64> {
+        let at = |i: u64| ((total as u128 * i as u128) / self.count as u128) as u64;
+        at(self.index)..at(self.index + 1)
+    }
+}
+
+impl RunArgs {
+    pub fn shard_range(&self) -> Result<Shard> {
+        let Some(text) = &self.shard else {
+            return Ok(Shard { index: 0, count: 1 });
+        };
+        let parsed = text.split_once('/').and_then(|(i, n)| {
+            Some((i.trim().parse::<u64>().ok()?, n.trim().parse::<u64>().ok()?))
+        });
+        match parsed {
+            Some((index, count)) if count > 0 && index < count => Ok(Shard { index, count }),
+            _ => bail!("--shard must be I/N with 0 <= I < N (0-based), got '{text}'"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct TheoryArgs {
+    #[command(flatten)]
+    pub spec: SpecArgs,
+    #[command(flatten)]
+    pub inputs: InputArgs,
+    /// Observables to predict: output, ntk, sqnorm, jacobian (comma-separated).
+    #[arg(long, default_value = "output,ntk,sqnorm,jacobian")]
+    pub observe: String,
+    /// Seed of drawn inputs (--inputs K): `sample --seed S` draws the same inputs.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct VerifyArgs {
+    /// The quick suite (the default): >= 20 checks in well under 2 minutes on 2 cores.
+    #[arg(long, conflicts_with = "full")]
+    pub quick: bool,
+    /// The full suite: >= 50 checks, several minutes.
+    #[arg(long)]
+    pub full: bool,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Run only the checks whose name contains SUBSTRING.
+    #[arg(long, value_name = "SUBSTRING")]
+    pub filter: Option<String>,
 }

@@ -7,6 +7,8 @@ mod input_file;
 mod npy;
 mod output;
 mod sample;
+mod theory_cmd;
+mod verify;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -42,9 +44,12 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    sample::install_interrupt_handler();
     let result = match &cli.command {
         cli::Command::Sample(args) => sample::run(args),
         cli::Command::Bench(args) => bench::run(args),
+        cli::Command::Theory(args) => theory_cmd::run(args),
+        cli::Command::Verify(args) => verify::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

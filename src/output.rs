@@ -3,7 +3,9 @@
 //! run never leaves a half-written file.
 
 use anyhow::{Context, Result};
-use randnet_spec::NetworkSpec;
+use randnet_spec::{NetworkSpec, Observe};
+use randnet_stats::Accumulator;
+use serde::Deserialize;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -41,8 +43,26 @@ pub struct Report {
     pub adapter: Option<String>,
     pub seconds: f64,
     pub observables: BTreeMap<String, BTreeMap<String, Entry>>,
+    /// Which observable families were drawn (needed to merge shards).
+    pub observe: Observe,
+    /// The slice of the network range this run drew (`--shard I/N`, or everything).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shard: Option<ShardInfo>,
+    /// The exact accumulator state, so shards can be merged (`randnet merge`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accumulator: Option<Accumulator>,
     #[serde(skip)]
     pub order: Vec<(String, Vec<String>)>,
+}
+
+/// Networks `first..end` of a run of `total` (shard `index` of `count`, 0-based).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardInfo {
+    pub index: u64,
+    pub count: u64,
+    pub first: u64,
+    pub end: u64,
+    pub total: u64,
 }
 
 impl Report {

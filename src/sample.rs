@@ -2,7 +2,7 @@
 
 use crate::cli::{Backend, Method, SampleArgs};
 use crate::npy::NpyWriter;
-use crate::output::{write_atomic, Entry, Report};
+use crate::output::{write_atomic, Entry, Report, ShardInfo};
 use anyhow::{bail, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use randnet_sampler::inputs::resolve_inputs;
@@ -10,27 +10,36 @@ use randnet_sampler::{
     AdapterPreference, BatchSampler, CpuDense, CpuMatrixFree, GpuContext, GpuDense, Problem,
 };
 use randnet_stats::{Accumulator, Statistic};
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::time::Instant;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 /// Jackknife groups of the accumulators (docs/statistics.md).
 pub const GROUPS: usize = 64;
 
-pub fn run(args: &SampleArgs) -> Result<()> {
+/// The problem a sample/sweep command describes (spec, resolved inputs, observables, seed).
+pub fn problem_from(args: &SampleArgs) -> Result<Problem> {
     let (input_spec, file_n0) = args.inputs.to_inputs()?;
     let spec = args.spec.to_spec(file_n0)?;
     input_spec.validate(spec.input_dim)?;
     let observe = args.observe()?;
     let inputs = resolve_inputs(&input_spec, spec.input_dim, args.run.seed);
-    let problem = Problem {
+    Ok(Problem {
         spec,
         inputs,
         observe,
         seed: args.run.seed,
-    };
+    })
+}
+
+pub fn run(args: &SampleArgs) -> Result<()> {
+    let problem = problem_from(args)?;
     if args.run.networks == 0 {
         bail!("--networks must be a positive integer, got 0");
     }
+    let shard = args.run.shard_range()?;
+    let range = shard.range(args.run.networks);
     let Chosen {
         mut sampler,
         adapter,
@@ -44,37 +53,78 @@ pub fn run(args: &SampleArgs) -> Result<()> {
         Some(path) => Some(NpyWriter::create(
             path,
             &problem.names(),
-            args.run.networks,
+            range.end - range.start,
         )?),
         None => None,
     };
-    let drawn = draw(
+    let bar = progress_bar(range.end - range.start);
+    let mut progress = Progress::new(&problem, sampler.as_mut(), range.clone())?;
+    let outcome = advance(
         &problem,
         sampler.as_mut(),
-        0..args.run.networks,
+        &mut progress,
         args.run.batch,
         npy.as_mut(),
+        &mut Control::new(&bar),
     );
-    let drawn = match drawn {
-        Ok(d) => d,
+    bar.finish_and_clear();
+    let finished = matches!(outcome, Ok(true));
+    let mut report = build_report_named(
+        &problem,
+        &progress.drawn(),
+        sampler.backend(),
+        sampler.method(),
+    );
+    report.adapter = adapter;
+    report.shard = Some(ShardInfo {
+        index: shard.index,
+        count: shard.count,
+        first: range.start,
+        end: progress.next,
+        total: args.run.networks,
+    });
+    // Whatever happened, the estimates of the networks already drawn are written (a run that was
+    // interrupted or lost its device keeps its finished work); an unfinished run then fails.
+    if progress.next > range.start || finished {
+        let text = report.render(args.run.format)?;
+        match &args.run.output {
+            Some(path) => write_atomic(path, text.as_bytes())?,
+            None => print!("{text}"),
+        }
+    }
+    match outcome {
+        Ok(true) => {
+            if let Some(w) = npy {
+                w.finish()?;
+            }
+            Ok(())
+        }
+        Ok(false) => {
+            if let Some(w) = npy {
+                w.abandon();
+            }
+            bail!(
+                "interrupted after {} of {} networks; the estimates of those were written",
+                progress.next - range.start,
+                range.end - range.start
+            )
+        }
         Err(e) => {
             if let Some(w) = npy {
                 w.abandon();
             }
-            return Err(e);
+            Err(e.context(format!(
+                "stopped after {} of {} networks{}",
+                progress.next - range.start,
+                range.end - range.start,
+                if progress.next > range.start {
+                    " (the estimates of those were written)"
+                } else {
+                    ""
+                }
+            )))
         }
-    };
-    let mut report = build_report(&problem, &drawn, sampler.as_ref());
-    report.adapter = adapter;
-    let text = report.render(args.run.format)?;
-    match &args.run.output {
-        Some(path) => write_atomic(path, text.as_bytes())?,
-        None => print!("{text}"),
     }
-    if let Some(w) = npy {
-        w.finish()?;
-    }
-    Ok(())
 }
 
 /// An engine ready to draw, and the GPU adapter it runs on (if any).
@@ -212,19 +262,74 @@ fn default_batch(problem: &Problem) -> usize {
     ((2e7 / per_net.max(1.0)) as usize).clamp(threads, 8192)
 }
 
-/// Draws networks `range` in batches, accumulating in network order (so estimates are bitwise
-/// independent of batch size and thread count).
-pub fn draw(
-    problem: &Problem,
-    sampler: &mut dyn BatchSampler,
-    range: std::ops::Range<u64>,
-    batch: Option<usize>,
-    mut npy: Option<&mut NpyWriter>,
-) -> Result<Drawn> {
-    let d = sampler.n_values();
-    let batch = batch.unwrap_or_else(|| default_batch(problem)).max(1);
-    let total = range.end - range.start;
-    let mut acc = new_accumulator(problem, sampler)?;
+/// Set by the Ctrl-C handler; long loops stop between batches and save what they finished.
+pub static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// Installs the Ctrl-C handler (once per process).
+pub fn install_interrupt_handler() {
+    let _ = ctrlc::set_handler(|| INTERRUPTED.store(true, Ordering::SeqCst));
+}
+
+/// A partially drawn range of networks: the exact state to continue from (checkpoints hold it).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Progress {
+    pub acc: Accumulator,
+    /// The next network index to draw.
+    pub next: u64,
+    pub end: u64,
+    pub diverged: u64,
+    pub seconds: f64,
+}
+
+impl Progress {
+    pub fn new(
+        problem: &Problem,
+        sampler: &mut dyn BatchSampler,
+        range: std::ops::Range<u64>,
+    ) -> Result<Self> {
+        Ok(Progress {
+            acc: new_accumulator(problem, sampler)?,
+            next: range.start,
+            end: range.end,
+            diverged: 0,
+            seconds: 0.0,
+        })
+    }
+
+    pub fn done(&self) -> bool {
+        self.next >= self.end
+    }
+
+    pub fn drawn(&self) -> Drawn {
+        Drawn {
+            acc: self.acc.clone(),
+            networks: self.acc.count() + self.diverged,
+            diverged: self.diverged,
+            seconds: self.seconds,
+        }
+    }
+}
+
+/// Progress display and checkpointing of a long run.
+pub struct Control<'a> {
+    pub bar: &'a ProgressBar,
+    /// Called with the current state at most every `every` (between batches).
+    pub checkpoint: Option<&'a mut dyn FnMut(&Progress) -> Result<()>>,
+    pub every: Duration,
+}
+
+impl<'a> Control<'a> {
+    pub fn new(bar: &'a ProgressBar) -> Self {
+        Control {
+            bar,
+            checkpoint: None,
+            every: Duration::from_secs(3),
+        }
+    }
+}
+
+/// A progress bar on stderr with rate and ETA (hidden when stderr is not a terminal).
+pub fn progress_bar(total: u64) -> ProgressBar {
     let bar = ProgressBar::new(total);
     bar.set_style(
         ProgressStyle::with_template(
@@ -232,37 +337,92 @@ pub fn draw(
         )
         .expect("valid template"),
     );
-    let start = Instant::now();
+    bar
+}
+
+/// Draws networks `progress.next..progress.end` in batches, accumulating in network order (so
+/// estimates are bitwise independent of batch size, thread count and interruptions). Returns
+/// `Ok(false)` when interrupted (Ctrl-C) between batches.
+pub fn advance(
+    problem: &Problem,
+    sampler: &mut dyn BatchSampler,
+    progress: &mut Progress,
+    batch: Option<usize>,
+    mut npy: Option<&mut NpyWriter>,
+    ctl: &mut Control,
+) -> Result<bool> {
+    let d = sampler.n_values();
+    let batch = batch
+        .or(sampler.preferred_batch())
+        .unwrap_or_else(|| default_batch(problem))
+        .max(1);
     let mut buf = vec![0.0; batch * d];
-    let mut diverged = 0;
-    let mut next = range.start;
-    while next < range.end {
-        let count = (range.end - next).min(batch as u64) as usize;
-        sampler.sample_batch(next, count, &mut buf)?;
+    let mut last_save = Instant::now();
+    while progress.next < progress.end {
+        if INTERRUPTED.load(Ordering::SeqCst) {
+            if let Some(cp) = ctl.checkpoint.as_deref_mut() {
+                cp(progress)?;
+            }
+            return Ok(false);
+        }
+        let t = Instant::now();
+        let count = (progress.end - progress.next).min(batch as u64) as usize;
+        sampler.sample_batch(progress.next, count, &mut buf)?;
         for (i, row) in buf[..count * d].chunks_exact(d).enumerate() {
             if row.iter().all(|v| v.is_finite()) {
-                acc.push(next + i as u64, row);
+                progress.acc.push(progress.next + i as u64, row);
             } else {
-                diverged += 1;
+                progress.diverged += 1;
             }
         }
         if let Some(w) = npy.as_deref_mut() {
             w.write_rows(&buf[..count * d])?;
         }
-        next += count as u64;
-        bar.inc(count as u64);
+        progress.next += count as u64;
+        progress.seconds += t.elapsed().as_secs_f64();
+        ctl.bar.inc(count as u64);
+        if last_save.elapsed() >= ctl.every {
+            if let Some(cp) = ctl.checkpoint.as_deref_mut() {
+                cp(progress)?;
+            }
+            last_save = Instant::now();
+        }
     }
+    Ok(true)
+}
+
+/// Draws networks `range` in one go (no checkpoints, no progress bar beyond the default).
+pub fn draw(
+    problem: &Problem,
+    sampler: &mut dyn BatchSampler,
+    range: std::ops::Range<u64>,
+    batch: Option<usize>,
+    npy: Option<&mut NpyWriter>,
+) -> Result<Drawn> {
+    let bar = progress_bar(range.end - range.start);
+    let mut progress = Progress::new(problem, sampler, range)?;
+    let done = advance(
+        problem,
+        sampler,
+        &mut progress,
+        batch,
+        npy,
+        &mut Control::new(&bar),
+    )?;
     bar.finish_and_clear();
-    Ok(Drawn {
-        acc,
-        networks: total,
-        diverged,
-        seconds: start.elapsed().as_secs_f64(),
-    })
+    if !done {
+        bail!("interrupted");
+    }
+    Ok(progress.drawn())
 }
 
 /// Estimates of every observable with theory beside them.
 pub fn build_report(problem: &Problem, drawn: &Drawn, sampler: &dyn BatchSampler) -> Report {
+    build_report_named(problem, drawn, sampler.backend(), sampler.method())
+}
+
+/// [`build_report`] for a backend and method given by name (merged shards have no sampler).
+pub fn build_report_named(problem: &Problem, drawn: &Drawn, backend: &str, method: &str) -> Report {
     let names = problem.names();
     let mut observables = BTreeMap::new();
     let mut order = Vec::new();
@@ -293,9 +453,12 @@ pub fn build_report(problem: &Problem, drawn: &Drawn, sampler: &dyn BatchSampler
         seed: problem.seed,
         networks: drawn.networks,
         diverged: drawn.diverged,
-        backend: sampler.backend().to_string(),
-        method: sampler.method().to_string(),
+        backend: backend.to_string(),
+        method: method.to_string(),
         adapter: None,
+        observe: problem.observe,
+        shard: None,
+        accumulator: Some(drawn.acc.clone()),
         seconds: drawn.seconds,
         observables,
         order,

@@ -10,6 +10,7 @@
 pub mod activation;
 pub mod dense;
 pub mod fastmath;
+pub mod geometry;
 pub mod gpu;
 pub mod inputs;
 pub mod philox;
@@ -19,6 +20,7 @@ use randnet_spec::{NetworkSpec, Observe, SpecError};
 use rayon::prelude::*;
 
 pub use dense::DenseEngine;
+pub use geometry::{CpuGeometry, CurveTrace, GeometryEngine, GeometryScratch, PatternsMethod};
 pub use gpu::{AdapterPreference, GpuContext, GpuDense};
 
 /// Errors of the engines.
@@ -99,6 +101,11 @@ pub trait BatchSampler {
     fn backend(&self) -> &'static str;
     /// "dense" or "matrix-free".
     fn method(&self) -> &'static str;
+    /// Networks per call that keep this engine busy (GPU engines want several dispatch chunks
+    /// per call); `None` leaves the choice to the caller.
+    fn preferred_batch(&self) -> Option<usize> {
+        None
+    }
 }
 
 /// The dense engine on the CPU, parallel over networks with rayon.

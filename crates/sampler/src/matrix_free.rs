@@ -49,15 +49,17 @@ pub struct MatrixFreeEngine {
     cols: usize,
 }
 
-/// Per-thread working memory of the matrix-free engine.
+/// Per-thread working memory of the matrix-free engine. Every n x c block is column-major
+/// (`[c * n + i]`), so each column is one contiguous vector and the O(n) work is long dot
+/// products, axpys and pointwise loops that vectorize.
 #[derive(Debug, Clone, Default)]
 pub struct MatrixFreeScratch {
-    /// Layer inputs A^l = [a^l | da^l], interleaved [j * cols + c], l = 0..=L.
+    /// Layer inputs A^l = [a^l | da^l], `[c * n_l + j]`, l = 0..=L.
     layer_in: Vec<Vec<f64>>,
-    /// sigma'(z^l) for the K inputs, interleaved [j * K + a], l = 0..=L (0 unused).
+    /// sigma'(z^l) for the K inputs, `[a * n_l + j]`, l = 0..=L (0 unused).
     dact: Vec<Vec<f64>>,
-    /// H^l = Z^l S^l (the branch before α and the residual sum), index l - 1, kept for the
-    /// backward pass when the NTK is observed.
+    /// H^l = Z^l S^l (the branch before α and the residual sum), `[c * n_l + i]`, index l - 1,
+    /// kept for the backward pass when the NTK is observed (l >= 2).
     h: Vec<Vec<f64>>,
     /// Σ^l⁺ (cols x cols), index l - 1, kept for the backward pass.
     pinv: Vec<Vec<f64>>,
@@ -67,19 +69,106 @@ pub struct MatrixFreeScratch {
     sigma: Vec<f64>,
     factor: PsdFactor,
     dfactor: PsdFactor,
+    /// Gaussian stream of one layer (Z^l or Y^l), column-major.
     normals: Vec<f64>,
-    hrow: Vec<f64>,
-    grow: Vec<f64>,
+    /// H of the current layer when it is not kept.
+    hbuf: Vec<f64>,
     u: Vec<f64>,
+    /// z^l and z^{l-1}, `[c * n + i]`.
     z: Vec<f64>,
     z_prev: Vec<f64>,
+    /// δ^l and δ^{l-1}, `[a * n + i]`.
     delta: Vec<f64>,
     delta_prev: Vec<f64>,
+    /// G̃ (live rows, then the bias row), `[a * rows + j]`.
     g: Vec<f64>,
+    /// The live rows of the backward layer (module docs).
+    live: Vec<u32>,
+    /// Σ_c |A[j, c]| + Σ_a |σ'_a(j)|: zero exactly on the dead rows.
+    mass: Vec<f64>,
+    /// Y scattered to full length (zeros on the dead rows), `[m * (n_in + 1) + j]`.
+    yfull: Vec<f64>,
     dd: Vec<f64>,
     cmat: Vec<f64>,
     rmat: Vec<f64>,
     mmat: Vec<f64>,
+    ntk: Vec<f64>,
+    sqnorms: Vec<f64>,
+}
+
+/// `crate::dense::dot` (the same fixed summation order), always inlined so that the AVX2 build
+/// of the engine vectorizes it too.
+#[inline(always)]
+fn dot(x: &[f64], y: &[f64]) -> f64 {
+    debug_assert_eq!(x.len(), y.len());
+    let mut acc = [0.0f64; 8];
+    let mut xc = x.chunks_exact(8);
+    let mut yc = y.chunks_exact(8);
+    for (a, b) in (&mut xc).zip(&mut yc) {
+        for i in 0..8 {
+            acc[i] += a[i] * b[i];
+        }
+    }
+    let mut tail = 0.0;
+    for (a, b) in xc.remainder().iter().zip(yc.remainder()) {
+        tail += a * b;
+    }
+    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
+}
+
+/// `out = Σ_m coef(m) col_m`, with column m of `src` at `src[m * stride..][..out.len()]`.
+#[inline(always)]
+fn lincomb(out: &mut [f64], src: &[f64], stride: usize, terms: usize, coef: impl Fn(usize) -> f64) {
+    let n = out.len();
+    if terms == 0 {
+        out.iter_mut().for_each(|v| *v = 0.0);
+        return;
+    }
+    let c0 = coef(0);
+    for (o, &x) in out.iter_mut().zip(&src[..n]) {
+        *o = c0 * x;
+    }
+    let mut m = 1;
+    while m + 1 < terms {
+        let (ca, cb) = (coef(m), coef(m + 1));
+        let xa = &src[m * stride..m * stride + n];
+        let xb = &src[(m + 1) * stride..(m + 1) * stride + n];
+        for ((o, &a), &b) in out.iter_mut().zip(xa).zip(xb) {
+            *o += ca * a + cb * b;
+        }
+        m += 2;
+    }
+    if m < terms {
+        let ca = coef(m);
+        for (o, &a) in out.iter_mut().zip(&src[m * stride..m * stride + n]) {
+            *o += ca * a;
+        }
+    }
+}
+
+/// y = σ(z), dy = σ'(z) pointwise, with the activation's match hoisted out of the loop.
+#[inline(always)]
+fn activate(act: LayerActivation, z: &[f64], y: &mut [f64], dy: &mut [f64]) {
+    #[inline(always)]
+    fn run(f: impl Fn(f64) -> (f64, f64), z: &[f64], y: &mut [f64], dy: &mut [f64]) {
+        for ((&t, yi), di) in z.iter().zip(y.iter_mut()).zip(dy.iter_mut()) {
+            let (a, b) = f(t);
+            *yi = a;
+            *di = b;
+        }
+    }
+    match act {
+        LayerActivation::Slopes(p, m) => run(
+            |t| {
+                let s = if t > 0.0 { p } else { m };
+                (s * t, s)
+            },
+            z,
+            y,
+            dy,
+        ),
+        other => run(|t| other.eval(t), z, y, dy),
+    }
 }
 
 impl MatrixFreeEngine {
@@ -116,15 +205,18 @@ impl MatrixFreeEngine {
 
     /// Bytes of working memory one thread needs (for the "beyond memory" check).
     pub fn scratch_bytes(&self) -> usize {
-        let c = self.cols;
-        let per_layer: usize = self.widths.iter().map(|&n| n * (2 * c + self.k) * 8).sum();
-        per_layer + self.widths.len() * (c * c + self.k * self.k) * 8
+        let (k, c) = (self.k, self.cols);
+        let per_layer: usize = self.widths.iter().map(|&n| n * (2 * c + k) * 8).sum();
+        let nmax = self.widths.iter().copied().max().unwrap_or(0) + 1;
+        per_layer + self.widths.len() * (c * c + k * k) * 8 + nmax * (6 * c + 6 * k) * 8
     }
 
     pub fn scratch(&self) -> MatrixFreeScratch {
         let l = self.widths.len();
         let (k, c) = (self.k, self.cols);
         let keep = self.problem.observe.ntk;
+        let nmax = self.widths.iter().copied().max().unwrap_or(0);
+        let rows = nmax + 1;
         MatrixFreeScratch {
             layer_in: self.widths[..l - 1]
                 .iter()
@@ -134,34 +226,83 @@ impl MatrixFreeEngine {
                 .iter()
                 .map(|&n| vec![0.0; n * k])
                 .collect(),
-            h: self.widths[1..]
+            h: self
+                .widths
                 .iter()
-                .map(|&n| if keep { vec![0.0; n * c] } else { Vec::new() })
+                .enumerate()
+                .skip(1)
+                .map(|(i, &n)| {
+                    if keep && i >= 2 {
+                        vec![0.0; n * c]
+                    } else {
+                        Vec::new()
+                    }
+                })
                 .collect(),
-            pinv: vec![vec![0.0; if keep { c * c } else { 0 }]; l - 1],
+            pinv: (1..l)
+                .map(|i| vec![0.0; if keep && i >= 2 { c * c } else { 0 }])
+                .collect(),
             aa: vec![vec![0.0; k * k]; l - 1],
+            gram: vec![0.0; c * c],
+            sigma: vec![0.0; c * c],
+            normals: vec![0.0; rows * c.max(k)],
+            hbuf: vec![0.0; nmax * c],
+            u: vec![0.0; self.widths[0]],
+            z: vec![0.0; nmax * c],
+            z_prev: vec![0.0; nmax * c],
+            delta: vec![0.0; nmax * k],
+            delta_prev: vec![0.0; nmax * k],
+            g: vec![0.0; rows * k],
+            live: vec![0; nmax + 1],
+            mass: vec![0.0; nmax],
+            yfull: vec![0.0; rows * k],
+            dd: vec![0.0; k * k],
+            cmat: vec![0.0; c * k],
+            rmat: vec![0.0; c * k],
+            mmat: vec![0.0; c * k],
+            ntk: vec![0.0; k * k],
+            sqnorms: Vec::with_capacity(l * k),
             ..Default::default()
         }
     }
 
     /// Draws network `net` and writes its observable values (in [`Problem::names`] order).
     pub fn sample(&self, net: u64, s: &mut MatrixFreeScratch, out: &mut [f64]) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: the CPU supports AVX2, checked just above.
+                unsafe { self.sample_avx2(net, s, out) };
+                return;
+            }
+        }
+        self.sample_body(net, s, out)
+    }
+
+    /// The AVX2 build of the same code: the same bits (no fused multiply-adds are enabled, and
+    /// every sum has a fixed order, so the vector width does not change any result).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn sample_avx2(&self, net: u64, s: &mut MatrixFreeScratch, out: &mut [f64]) {
+        self.sample_body(net, s, out)
+    }
+
+    #[inline(always)]
+    fn sample_body(&self, net: u64, s: &mut MatrixFreeScratch, out: &mut [f64]) {
         let spec = &self.problem.spec;
         let (k, cols) = (self.k, self.cols);
         let depth = spec.depth();
         let net32 = net as u32;
         let alpha = spec.residual_alpha().unwrap_or(1.0);
         let observe = self.problem.observe;
-        let mut sqnorms = Vec::new();
+        s.sqnorms.clear();
 
         // a^0 = x for the inputs and the unit direction u for the tangents (as in dense).
         let n0 = self.widths[0];
         {
             let in0 = &mut s.layer_in[0];
             for (a, x) in self.problem.inputs.iter().enumerate() {
-                for j in 0..n0 {
-                    in0[j * cols + a] = x[j];
-                }
+                in0[a * n0..(a + 1) * n0].copy_from_slice(x);
             }
             if observe.jacobian {
                 s.u.resize(n0, 0.0);
@@ -174,42 +315,29 @@ impl MatrixFreeEngine {
                     &mut s.u,
                 );
                 let norm = s.u.iter().map(|v| v * v).sum::<f64>().sqrt();
-                for j in 0..n0 {
-                    for a in 0..k {
-                        in0[j * cols + k + a] = s.u[j] / norm;
+                for a in 0..k {
+                    for j in 0..n0 {
+                        in0[(k + a) * n0 + j] = s.u[j] / norm;
                     }
                 }
             }
         }
 
-        s.gram.resize(cols * cols, 0.0);
-        s.sigma.resize(cols * cols, 0.0);
-        s.hrow.resize(cols, 0.0);
         for l in 1..=depth + 1 {
             let (n_in, n_out) = (self.widths[l - 1], self.widths[l]);
             let scale2 = spec.cw / n_in as f64;
             let residual = spec.is_residual_layer(l);
-            let branch = if residual { alpha } else { 1.0 };
             let keep = observe.ntk && l >= 2;
             std::mem::swap(&mut s.z, &mut s.z_prev);
-            s.z.clear();
-            s.z.resize(n_out * cols, 0.0);
 
-            // Gram matrix AᵀA (upper triangle, then mirrored): O(n_in cols^2).
+            // Gram matrix AᵀA: c (c + 1) / 2 dot products of length n_in.
             let input = &s.layer_in[l - 1];
-            s.gram.iter_mut().for_each(|v| *v = 0.0);
-            for x in input.chunks_exact(cols) {
-                for c in 0..cols {
-                    let xc = x[c];
-                    let row = &mut s.gram[c * cols..(c + 1) * cols];
-                    for d in c..cols {
-                        row[d] += xc * x[d];
-                    }
-                }
-            }
             for c in 0..cols {
-                for d in 0..c {
-                    s.gram[c * cols + d] = s.gram[d * cols + c];
+                let xc = &input[c * n_in..(c + 1) * n_in];
+                for d in c..cols {
+                    let v = dot(xc, &input[d * n_in..(d + 1) * n_in]);
+                    s.gram[c * cols + d] = v;
+                    s.gram[d * cols + c] = v;
                 }
             }
             let aa = &mut s.aa[l - 1];
@@ -230,112 +358,126 @@ impl MatrixFreeEngine {
                 s.pinv[l - 1].copy_from_slice(&s.factor.pinv);
             }
 
-            // H = Z S, row by row: O(n_out r cols). Z is drawn as one flat stream (vectorized).
-            s.normals.resize(n_out * r, 0.0);
-            let tagf = tag(Purpose::MatrixFreeForward, l as u32);
+            // Z (n_out x r, column-major) as one flat stream; H[:, c] = Σ_m S[m, c] Z[:, m].
+            let zn = &mut s.normals[..n_out * r];
             fill_row(
                 self.key,
                 net32,
-                tagf,
+                tag(Purpose::MatrixFreeForward, l as u32),
                 0,
                 WeightLaw::Gaussian,
-                &mut s.normals,
+                zn,
             );
-            for i in 0..n_out {
-                let zrow = &s.normals[i * r..(i + 1) * r];
+            // H goes to its kept copy, or straight into z^l when nothing else needs it; z^l is
+            // stored separately only where it differs from H (residual) or is read later (by
+            // the next residual layer, or as the output).
+            let nc = n_out * cols;
+            let store_z = residual || l == depth + 1 || spec.is_residual_layer(l + 1);
+            {
                 let h: &mut [f64] = if keep {
-                    &mut s.h[l - 1][i * cols..(i + 1) * cols]
+                    &mut s.h[l - 1][..nc]
+                } else if residual {
+                    &mut s.hbuf[..nc]
                 } else {
-                    &mut s.hrow
+                    &mut s.z[..nc]
                 };
                 let sq = &s.factor.sqrt;
-                for (c, hc) in h.iter_mut().enumerate() {
-                    let mut acc = 0.0;
-                    for (m, &zm) in zrow.iter().enumerate() {
-                        acc += zm * sq[m * cols + c];
-                    }
-                    *hc = acc;
-                }
-                let zi = &mut s.z[i * cols..(i + 1) * cols];
                 for c in 0..cols {
-                    let v = branch * h[c];
-                    zi[c] = if residual {
-                        s.z_prev[i * cols + c] + v
-                    } else {
-                        v
-                    };
+                    lincomb(&mut h[c * n_out..(c + 1) * n_out], zn, n_out, r, |m| {
+                        sq[m * cols + c]
+                    });
                 }
             }
+            if residual {
+                let h: &[f64] = if keep {
+                    &s.h[l - 1][..nc]
+                } else {
+                    &s.hbuf[..nc]
+                };
+                for ((zi, &hi), &zp) in s.z[..nc].iter_mut().zip(h).zip(&s.z_prev[..nc]) {
+                    *zi = zp + alpha * hi;
+                }
+            } else if keep && store_z {
+                s.z[..nc].copy_from_slice(&s.h[l - 1][..nc]);
+            }
+            let z: &[f64] = if !residual && keep && !store_z {
+                &s.h[l - 1][..nc]
+            } else {
+                &s.z[..nc]
+            };
 
             if observe.sqnorm {
                 for a in 0..k {
-                    let sq: f64 = (0..n_out).map(|i| s.z[i * cols + a].powi(2)).sum();
-                    sqnorms.push(sq / n_out as f64);
+                    let za = &z[a * n_out..(a + 1) * n_out];
+                    s.sqnorms.push(dot(za, za) / n_out as f64);
                 }
             }
             if l <= depth {
                 let act = self.acts[l];
                 let next = &mut s.layer_in[l];
                 let dact = &mut s.dact[l];
-                for i in 0..n_out {
-                    for a in 0..k {
-                        let (y, dy) = act.eval(s.z[i * cols + a]);
-                        next[i * cols + a] = y;
-                        dact[i * k + a] = dy;
-                        if cols > k {
-                            next[i * cols + k + a] = dy * s.z[i * cols + k + a];
-                        }
+                let (ys, ts) = next.split_at_mut(k * n_out);
+                activate(act, &z[..k * n_out], ys, &mut dact[..k * n_out]);
+                if cols > k {
+                    for ((t, &d), &dz) in ts[..k * n_out]
+                        .iter_mut()
+                        .zip(&dact[..k * n_out])
+                        .zip(&z[k * n_out..2 * k * n_out])
+                    {
+                        *t = d * dz;
                     }
                 }
             }
         }
 
+        let n_last = self.widths[depth + 1];
         let mut o = 0;
         if observe.output {
             for a in 0..k {
-                out[o] = s.z[a];
+                out[o] = s.z[a * n_last];
                 o += 1;
             }
         }
         if observe.ntk {
-            let ntk = self.ntk(net32, s);
+            self.ntk(net32, s);
             for a in 0..k {
                 for b in a..k {
-                    out[o] = ntk[a * k + b];
+                    out[o] = s.ntk[a * k + b];
                     o += 1;
                 }
             }
         }
         if observe.sqnorm {
-            out[o..o + sqnorms.len()].copy_from_slice(&sqnorms);
-            o += sqnorms.len();
+            out[o..o + s.sqnorms.len()].copy_from_slice(&s.sqnorms);
+            o += s.sqnorms.len();
         }
         if observe.jacobian {
-            let n_out = self.widths[depth + 1];
             for a in 0..k {
-                let sq: f64 = (0..n_out).map(|i| s.z[i * cols + k + a].powi(2)).sum();
-                out[o] = sq.sqrt();
+                let t = &s.z[(k + a) * n_last..(k + a + 1) * n_last];
+                out[o] = dot(t, t).sqrt();
                 o += 1;
             }
         }
         debug_assert_eq!(o, out.len());
     }
 
-    /// The K x K NTK of readout unit 0 (row-major). Θ = Σ_l α_l² [w_l (a^{l-1}·a^{l-1}')
+    /// The K x K NTK of readout unit 0 into `s.ntk` (row-major). Θ = Σ_l α_l² [w_l (a^{l-1}·a^{l-1}')
     /// (δ^l·δ^l') + b_l (δ^l·δ^l')], with Ŵ^lᵀ δ^l drawn from its conditional law given the
     /// forward pass (module docs).
-    fn ntk(&self, net32: u32, s: &mut MatrixFreeScratch) -> Vec<f64> {
+    #[inline(always)]
+    fn ntk(&self, net32: u32, s: &mut MatrixFreeScratch) {
         let spec = &self.problem.spec;
         let (k, cols) = (self.k, self.cols);
         let depth = spec.depth();
         let alpha = spec.residual_alpha().unwrap_or(1.0);
         let sqrt_cb = spec.cb.sqrt();
-        let mut ntk = vec![0.0; k * k];
+        let bias_rows = if spec.cb > 0.0 { 1 } else { 0 };
+        s.ntk.iter_mut().for_each(|v| *v = 0.0);
         let n_last = self.widths[depth + 1];
-        s.delta.clear();
-        s.delta.resize(n_last * k, 0.0);
-        s.delta[..k].iter_mut().for_each(|v| *v = 1.0);
-        s.dd.resize(k * k, 0.0);
+        // δ^{L+1}: readout unit 0 only (rows beyond 0 are never read: `rows` = 1 below).
+        for a in 0..k {
+            s.delta[a * n_last] = 1.0;
+        }
         for l in (1..=depth + 1).rev() {
             let (n_in, n_out) = (self.widths[l - 1], self.widths[l]);
             let residual = spec.is_residual_layer(l);
@@ -345,25 +487,21 @@ impl MatrixFreeEngine {
                 Parameterization::Standard => (1.0, if spec.cb > 0.0 { 1.0 } else { 0.0 }),
             };
             // ΔᵀΔ (K x K); rows of Δ beyond readout unit 0 are zero at l = L + 1.
-            s.dd.iter_mut().for_each(|v| *v = 0.0);
             let rows = if l == depth + 1 { 1 } else { n_out };
-            for d in s.delta[..rows * k].chunks_exact(k) {
-                for a in 0..k {
-                    for b in a..k {
-                        s.dd[a * k + b] += d[a] * d[b];
-                    }
-                }
-            }
+            let delta = &s.delta;
+            let dcol = |a: usize| &delta[a * n_out..a * n_out + rows];
             for a in 0..k {
-                for b in 0..a {
-                    s.dd[a * k + b] = s.dd[b * k + a];
+                for b in a..k {
+                    let v = dot(dcol(a), dcol(b));
+                    s.dd[a * k + b] = v;
+                    s.dd[b * k + a] = v;
                 }
             }
             let aa = &s.aa[l - 1];
             for a in 0..k {
                 for b in a..k {
                     let dd = s.dd[a * k + b];
-                    ntk[a * k + b] += branch * branch * (wfac * aa[a * k + b] * dd + bfac * dd);
+                    s.ntk[a * k + b] += branch * branch * (wfac * aa[a * k + b] * dd + bfac * dd);
                 }
             }
             if l == 1 {
@@ -371,106 +509,146 @@ impl MatrixFreeEngine {
             }
             let scale = (spec.cw / n_in as f64).sqrt();
             let input = &s.layer_in[l - 1];
+            let dact = &s.dact[l - 1];
             let h = &s.h[l - 1];
 
             // C = HᵀΔ (cols x K).
-            s.cmat.clear();
-            s.cmat.resize(cols * k, 0.0);
-            for i in 0..rows {
-                let d = &s.delta[i * k..(i + 1) * k];
-                let hi = &h[i * cols..(i + 1) * cols];
-                for c in 0..cols {
-                    for a in 0..k {
-                        s.cmat[c * k + a] += hi[c] * d[a];
-                    }
+            for c in 0..cols {
+                let hc = &h[c * n_out..c * n_out + rows];
+                for a in 0..k {
+                    s.cmat[c * k + a] = dot(hc, dcol(a));
                 }
             }
 
-            // G̃ = Y T with TᵀT = ΔᵀΔ; G = its first n_in rows (stored), R = ÃᵀG̃.
+            // Live input units: a row j of A and of σ' that is all zero (a ReLU unit dead for
+            // every input) multiplies nothing, so its row of G̃ is never drawn (module docs).
+            let mass = &mut s.mass[..n_in];
+            mass.copy_from_slice(&dact[..n_in]);
+            mass.iter_mut().for_each(|v| *v = v.abs());
+            for a in 1..k {
+                for (m, &d) in mass.iter_mut().zip(&dact[a * n_in..(a + 1) * n_in]) {
+                    *m += d.abs();
+                }
+            }
+            for c in 0..cols {
+                for (m, &x) in mass.iter_mut().zip(&input[c * n_in..(c + 1) * n_in]) {
+                    *m += x.abs();
+                }
+            }
+            // Branch-free compaction (about half the units are dead: a branch would mispredict).
+            s.live.resize(n_in + 1, 0);
+            let mut nl = 0;
+            for (j, &m) in mass.iter().enumerate() {
+                s.live[nl] = j as u32;
+                nl += (m != 0.0) as usize;
+            }
+            let live = &s.live[..nl];
+
+            // Y (g_rows x q, column-major): one flat stream over the live rows and then the
+            // bias row; scattered to full length n_in (+1) with zeros on the dead rows, so that
+            // everything below runs over whole columns.
             s.dfactor.factor(&s.dd, k, false);
             let q = s.dfactor.rank;
             let t = &s.dfactor.sqrt;
-            s.grow.resize(k, 0.0);
-            s.g.clear();
-            s.g.resize(n_in * k, 0.0);
-            s.rmat.clear();
-            s.rmat.resize(cols * k, 0.0);
-            let tagb = tag(Purpose::MatrixFreeBackward, l as u32);
-            let bias_rows = if spec.cb > 0.0 { 1 } else { 0 };
-            s.normals.resize((n_in + bias_rows) * q, 0.0);
+            let g_rows = nl + bias_rows;
+            let full = n_in + bias_rows;
+            let yn = &mut s.normals[..g_rows * q];
             fill_row(
                 self.key,
                 net32,
-                tagb,
+                tag(Purpose::MatrixFreeBackward, l as u32),
                 0,
                 WeightLaw::Gaussian,
-                &mut s.normals,
+                yn,
             );
-            for j in 0..n_in + bias_rows {
-                let yrow = &s.normals[j * q..(j + 1) * q];
-                let grow: &mut [f64] = if j < n_in {
-                    &mut s.g[j * k..(j + 1) * k]
-                } else {
-                    &mut s.grow
-                };
-                for (a, ga) in grow.iter_mut().enumerate() {
-                    let mut acc = 0.0;
-                    for (m, &y) in yrow.iter().enumerate() {
-                        acc += y * t[m * k + a];
+            let y: &[f64] = if nl == n_in {
+                yn
+            } else {
+                // Scatter to the live rows, zeros on the dead ones.
+                let yf = &mut s.yfull[..full * q];
+                for m in 0..q {
+                    let src = &yn[m * g_rows..(m + 1) * g_rows];
+                    let dst = &mut yf[m * full..(m + 1) * full];
+                    dst.iter_mut().for_each(|v| *v = 0.0);
+                    for (&j, &v) in live.iter().zip(src) {
+                        dst[j as usize] = v;
                     }
-                    *ga = acc;
+                    if bias_rows == 1 {
+                        dst[n_in] = src[nl];
+                    }
                 }
-                if j < n_in {
-                    let x = &input[j * cols..(j + 1) * cols];
-                    for c in 0..cols {
-                        let xc = scale * x[c];
-                        for a in 0..k {
-                            s.rmat[c * k + a] += xc * grow[a];
-                        }
+                yf
+            };
+            // G̃[:, a] = Σ_m T[m, a] Y[:, m] with TᵀT = ΔᵀΔ.
+            let g = &mut s.g[..full * k];
+            for a in 0..k {
+                lincomb(&mut g[a * full..(a + 1) * full], y, full, q, |m| {
+                    t[m * k + a]
+                });
+            }
+
+            // R = ÃᵀG̃ = s AᵀG + sqrt(C_b) e_in g̃ᵀ (cols x K); M = s Σ⁺ (C − R).
+            for c in 0..cols {
+                let ac = &input[c * n_in..(c + 1) * n_in];
+                for a in 0..k {
+                    let mut v = scale * dot(ac, &g[a * full..a * full + n_in]);
+                    if c < k && bias_rows == 1 {
+                        v += sqrt_cb * g[a * full + n_in];
                     }
-                } else {
-                    for c in 0..k {
-                        for a in 0..k {
-                            s.rmat[c * k + a] += sqrt_cb * grow[a];
-                        }
+                    s.rmat[c * k + a] = v;
+                }
+            }
+            let pinv = &s.pinv[l - 1];
+            for c in 0..cols {
+                for a in 0..k {
+                    let mut v = 0.0;
+                    for e in 0..cols {
+                        v += pinv[c * cols + e] * (s.cmat[e * k + a] - s.rmat[e * k + a]);
                     }
+                    s.mmat[c * k + a] = scale * v;
                 }
             }
 
-            // M = s Σ⁺ (C − R) (cols x K); g = G + A M; δ^{l-1}.
-            let pinv = &s.pinv[l - 1];
-            s.mmat.clear();
-            s.mmat.resize(cols * k, 0.0);
-            for c in 0..cols {
-                for e in 0..cols {
-                    let p = scale * pinv[c * cols + e];
-                    for a in 0..k {
-                        s.mmat[c * k + a] += p * (s.cmat[e * k + a] - s.rmat[e * k + a]);
+            // Ŵᵀδ[:, a] = G[:, a] + A M[:, a] (in place in g); δ^{l-1} = (δ^l +) α s σ' ⊙ Ŵᵀδ.
+            let f = branch * scale;
+            for a in 0..k {
+                let ga = &mut g[a * full..a * full + n_in];
+                let mut c = 0;
+                while c + 1 < cols {
+                    let (m0, m1) = (s.mmat[c * k + a], s.mmat[(c + 1) * k + a]);
+                    let x0 = &input[c * n_in..(c + 1) * n_in];
+                    let x1 = &input[(c + 1) * n_in..(c + 2) * n_in];
+                    for ((gi, &u), &v) in ga.iter_mut().zip(x0).zip(x1) {
+                        *gi += m0 * u + m1 * v;
+                    }
+                    c += 2;
+                }
+                if c < cols {
+                    let m0 = s.mmat[c * k + a];
+                    for (gi, &u) in ga.iter_mut().zip(&input[c * n_in..(c + 1) * n_in]) {
+                        *gi += m0 * u;
                     }
                 }
-            }
-            let dact = &s.dact[l - 1];
-            s.delta_prev.clear();
-            s.delta_prev.resize(n_in * k, 0.0);
-            for j in 0..n_in {
-                let x = &input[j * cols..(j + 1) * cols];
-                for a in 0..k {
-                    let mut g = s.g[j * k + a];
-                    for c in 0..cols {
-                        g += x[c] * s.mmat[c * k + a];
+                let da = &dact[a * n_in..(a + 1) * n_in];
+                let dp = &mut s.delta_prev[a * n_in..(a + 1) * n_in];
+                if residual {
+                    let dl = &s.delta[a * n_in..(a + 1) * n_in];
+                    for (((p, &gi), &d), &old) in dp.iter_mut().zip(&*ga).zip(da).zip(dl) {
+                        *p = old + f * d * gi;
                     }
-                    let v = branch * scale * dact[j * k + a] * g;
-                    s.delta_prev[j * k + a] = if residual { s.delta[j * k + a] + v } else { v };
+                } else {
+                    for ((p, &gi), &d) in dp.iter_mut().zip(&*ga).zip(da) {
+                        *p = f * d * gi;
+                    }
                 }
             }
             std::mem::swap(&mut s.delta, &mut s.delta_prev);
         }
         for a in 0..k {
             for b in 0..a {
-                ntk[a * k + b] = ntk[b * k + a];
+                s.ntk[a * k + b] = s.ntk[b * k + a];
             }
         }
-        ntk
     }
 }
 

@@ -42,6 +42,7 @@ const ALL: Observe = Observe {
     ntk: true,
     sqnorm: true,
     jacobian: true,
+    ..Observe::NONE
 };
 
 struct Case {

@@ -83,6 +83,7 @@ impl Case {
                 ntk: true,
                 sqnorm: true,
                 jacobian: true,
+                ..Default::default()
             },
             seed,
         }
@@ -500,6 +501,7 @@ fn timing_config_a_and_width_scaling() {
             ntk: true,
             sqnorm: false,
             jacobian: false,
+            ..Default::default()
         };
         p
     };

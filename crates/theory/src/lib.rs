@@ -14,6 +14,7 @@ use randnet_spec::{Activation, NetworkSpec, Parameterization, WeightLaw};
 use serde::Serialize;
 
 pub mod exact;
+pub mod geometry;
 pub mod kernels;
 pub mod quad;
 
@@ -196,6 +197,27 @@ pub fn leading_order_output_kurtosis(spec: &NetworkSpec, x: &[f64]) -> Option<(f
     Some((3.0 * v, 3.0 * v / (k * k)))
 }
 
+/// The exponent of Hanin & Nica's NTK fluctuation law: E[Θ(x,x)²]/E[Θ(x,x)]² ≃ exp(5β).
+pub const NTK_FLUCTUATION_EXPONENT: f64 = 5.0;
+
+/// Hanin & Nica (2019, arXiv 1909.05989, Theorem 1): for ReLU nets with Gaussian weights and zero
+/// biases, E[Θ(x,x)²]/E[Θ(x,x)]² ≃ exp(5β), β = Σ_l 1/n_l, where ≃ means bounded above and below
+/// by universal constants. So this is an order of magnitude ([`Kind::Bound`]), not a value: the
+/// growth rate in β is 5 up to an O(1) change of the logarithm, and the small-β slope at fixed depth
+/// is not pinned by the theorem (see docs/verification.md for the trend check and its accepted
+/// range). Returns exp(5β) for zero-bias, non-residual Gaussian ReLU nets with L ≥ 1, else None.
+pub fn ntk_second_moment_ratio(spec: &NetworkSpec) -> Option<Prediction> {
+    let ok = spec.activation == Activation::Relu
+        && spec.cb == 0.0
+        && spec.weights == WeightLaw::Gaussian
+        && spec.residual.is_none()
+        && spec.depth() >= 1;
+    if !ok {
+        return None;
+    }
+    Prediction::new((NTK_FLUCTUATION_EXPONENT * spec.beta()).exp(), Kind::Bound)
+}
+
 /// The prediction for one statistic of one observable, if theory has one.
 ///
 /// `observable` is a DESIGN §5 name ("output[0]", "ntk[0,1]", "sqnorm[3,1]", "jacobian_norm[0]"),
@@ -214,6 +236,17 @@ pub fn predict(
     let n0 = spec.input_dim;
     if xs.iter().any(|x| x.len() != n0) {
         return None;
+    }
+    if geometry::is_geometry_name(observable) {
+        // Geometry observables along the default curve (the segment x_0 → x_1); callers with
+        // `--curve circle` use geometry::predict with the curve.
+        return geometry::predict(
+            spec,
+            xs,
+            randnet_spec::Curve::Segment,
+            observable,
+            statistic,
+        );
     }
     let obs = Observable::parse(observable)?;
     let k = xs.len();
