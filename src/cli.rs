@@ -25,6 +25,13 @@ pub enum Command {
     Sample(SampleArgs),
     /// Networks/s of every engine on the canonical configs, beside the peer baselines.
     Bench(BenchArgs),
+    /// The same statistics across widths and depths (or L/n ratios): tidy CSV/JSON, plots,
+    /// checkpoints and --resume.
+    Sweep(SweepArgs),
+    /// Merge the JSON outputs of sharded sample or sweep runs into one result.
+    Merge(MergeArgs),
+    /// Run a batch of sample and sweep jobs from a TOML file.
+    Run(RunFileArgs),
     /// Predictions without sampling: infinite-width kernels and finite-width laws.
     Theory(TheoryArgs),
     /// Monte Carlo against theory: the built-in verification suite (exit 1 if a check fails).
@@ -321,4 +328,50 @@ pub struct VerifyArgs {
     /// Run only the checks whose name contains SUBSTRING.
     #[arg(long, value_name = "SUBSTRING")]
     pub filter: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SweepArgs {
+    /// The network, inputs, observables and run flags of `sample`; here `--widths LIST` lists
+    /// the widths to sweep (every hidden layer of a point has that width).
+    #[command(flatten)]
+    pub sample: SampleArgs,
+    /// Depths L to sweep at every width.
+    #[arg(long, value_name = "L1,L2,..")]
+    pub depths: Option<String>,
+    /// Depth-to-width ratios: L = round(ratio * width) at every width.
+    #[arg(long, value_name = "R1,R2,..")]
+    pub ratios: Option<String>,
+    /// Plot the statistics against L/n (one series per width) to FILE.png or FILE.svg.
+    #[arg(long, value_name = "FILE")]
+    pub plot: Option<PathBuf>,
+    /// A statistic to plot, OBSERVABLE:STATISTIC (repeatable; default output[0]:excess_kurtosis).
+    #[arg(long, value_name = "OBS:STAT")]
+    pub plot_stat: Vec<String>,
+    /// Continue a killed or interrupted sweep from its checkpoint.
+    #[arg(long)]
+    pub resume: bool,
+    /// Checkpoint file (default: OUTPUT.checkpoint.json, or randnet-sweep.checkpoint.json).
+    #[arg(long, value_name = "FILE")]
+    pub checkpoint: Option<PathBuf>,
+    /// Seconds between checkpoints.
+    #[arg(long, default_value_t = 3.0)]
+    pub checkpoint_seconds: f64,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct MergeArgs {
+    /// JSON outputs of `sample --shard I/N --format json` (or of sweeps).
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = Format::Json)]
+    pub format: Format,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RunFileArgs {
+    /// The batch file (TOML; see docs/batch.md).
+    pub file: PathBuf,
 }

@@ -1,12 +1,16 @@
 //! The `randnet` binary: parse, dispatch, print. All the work lives in the library crates
 //! (spec → sampler → stats → theory); this crate only wires them to the command line.
 
+mod batch;
 mod bench;
 mod cli;
 mod input_file;
+mod merge;
 mod npy;
 mod output;
+mod plot;
 mod sample;
+mod sweep;
 mod theory_cmd;
 mod verify;
 
@@ -48,6 +52,9 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         cli::Command::Sample(args) => sample::run(args),
         cli::Command::Bench(args) => bench::run(args),
+        cli::Command::Sweep(args) => sweep::run(args),
+        cli::Command::Merge(args) => merge::run(args),
+        cli::Command::Run(args) => batch::run(args),
         cli::Command::Theory(args) => theory_cmd::run(args),
         cli::Command::Verify(args) => verify::run(args),
     };

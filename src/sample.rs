@@ -296,10 +296,6 @@ impl Progress {
         })
     }
 
-    pub fn done(&self) -> bool {
-        self.next >= self.end
-    }
-
     pub fn drawn(&self) -> Drawn {
         Drawn {
             acc: self.acc.clone(),
@@ -416,12 +412,8 @@ pub fn draw(
     Ok(progress.drawn())
 }
 
-/// Estimates of every observable with theory beside them.
-pub fn build_report(problem: &Problem, drawn: &Drawn, sampler: &dyn BatchSampler) -> Report {
-    build_report_named(problem, drawn, sampler.backend(), sampler.method())
-}
-
-/// [`build_report`] for a backend and method given by name (merged shards have no sampler).
+/// Estimates of every observable with theory beside them, for an engine named by backend and
+/// method (merged shards have no engine at hand).
 pub fn build_report_named(problem: &Problem, drawn: &Drawn, backend: &str, method: &str) -> Report {
     let names = problem.names();
     let mut observables = BTreeMap::new();

@@ -651,7 +651,7 @@ impl GeometryEngine {
                     for i in 0..n {
                         let (ca, sa, cc) = (blk[i], blk[n + i], blk[2 * n + i]);
                         let r = ca.hypot(sa);
-                        if !(r > cc.abs()) {
+                        if r.is_nan() || r <= cc.abs() {
                             continue; // no zero, or a tangency (measure zero)
                         }
                         let phi = sa.atan2(ca);
