@@ -156,9 +156,14 @@ pub struct SampleArgs {
     pub spec: SpecArgs,
     #[command(flatten)]
     pub inputs: InputArgs,
-    /// Observables: output, ntk, sqnorm, jacobian (comma-separated).
+    /// Observables: output, ntk, sqnorm, jacobian, length_distortion, regions, patterns
+    /// (comma-separated).
     #[arg(long, default_value = "output,ntk")]
     pub observe: String,
+    /// The curve for length_distortion and regions: segment (x0 -> x1) or circle (centred at
+    /// the origin, through x0, in the plane of x0 and x1).
+    #[arg(long, default_value = "segment")]
+    pub curve: String,
     #[command(flatten)]
     pub run: RunArgs,
     /// Save every network's values as a structured numpy array (one field per observable).
@@ -240,7 +245,9 @@ impl InputArgs {
 
 impl SampleArgs {
     pub fn observe(&self) -> Result<Observe> {
-        Ok(Observe::parse_list(&self.observe)?)
+        let mut o = Observe::parse_list(&self.observe)?;
+        o.curve = self.curve.parse()?;
+        Ok(o)
     }
 }
 

@@ -7,7 +7,8 @@ use anyhow::{bail, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use randnet_sampler::inputs::resolve_inputs;
 use randnet_sampler::{
-    AdapterPreference, BatchSampler, CpuDense, CpuMatrixFree, GpuContext, GpuDense, Problem,
+    AdapterPreference, BatchSampler, Combined, CpuDense, CpuGeometry, CpuMatrixFree, GpuContext,
+    GpuDense, Problem,
 };
 use randnet_stats::{Accumulator, Statistic};
 use serde::{Deserialize, Serialize};
@@ -142,6 +143,26 @@ pub fn make_sampler(
     method: Method,
     adapter: Option<&str>,
 ) -> Result<Chosen> {
+    if problem.observe.has_geometry() {
+        // Geometry (regions, length distortion, patterns) is computed by its own exact CPU
+        // engine on the same networks; pointwise observables by the engine chosen below.
+        let geometry: Box<dyn BatchSampler> = Box::new(CpuGeometry::new(problem)?);
+        if !problem.observe.has_pointwise() {
+            return Ok(Chosen {
+                sampler: geometry,
+                adapter: None,
+            });
+        }
+        let pointwise = Problem {
+            observe: problem.observe.without_geometry(),
+            ..problem.clone()
+        };
+        let inner = make_sampler(&pointwise, backend, method, adapter)?;
+        return Ok(Chosen {
+            sampler: Box::new(Combined::new(inner.sampler, geometry)),
+            adapter: inner.adapter,
+        });
+    }
     let gpu = match backend {
         Backend::Cpu => None,
         Backend::Gpu => Some(GpuContext::new(AdapterPreference {
@@ -423,7 +444,17 @@ pub fn build_report_named(problem: &Problem, drawn: &Drawn, backend: &str, metho
         let mut stat_order = Vec::new();
         for stat in Statistic::ALL {
             let e = drawn.acc.estimate(i, stat);
-            let pred = randnet_theory::predict(&problem.spec, &problem.inputs, name, stat.name());
+            let pred = if randnet_theory::geometry::is_geometry_name(name) {
+                randnet_theory::geometry::predict(
+                    &problem.spec,
+                    &problem.inputs,
+                    problem.observe.curve,
+                    name,
+                    stat.name(),
+                )
+            } else {
+                randnet_theory::predict(&problem.spec, &problem.inputs, name, stat.name())
+            };
             stats.insert(stat.name().to_string(), entry(e, pred));
             stat_order.push(stat.name().to_string());
         }

@@ -55,10 +55,10 @@ pub fn build(spec: NetworkSpec, inputs: Vec<Vec<f64>>, observe: &Observe) -> The
     let mut infinite_width = BTreeMap::new();
     let mut kernel_order = Vec::new();
     for (name, m) in [("nngp", kern.readout_nngp()), ("ntk", kern.readout_ntk())] {
-        for a in 0..k {
-            for b in a..k {
+        for (a, row) in m.iter().enumerate() {
+            for (b, &v) in row.iter().enumerate().skip(a) {
                 let key = format!("{name}[{a},{b}]");
-                infinite_width.insert(key.clone(), m[a][b]);
+                infinite_width.insert(key.clone(), v);
                 kernel_order.push(key);
             }
         }

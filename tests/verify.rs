@@ -150,6 +150,10 @@ fn theory_json_has_the_documented_shape() {
             assert!(["exact", "leading-order", "bound", "infinite-width"].contains(&kind));
         }
     }
+    // Hanin & Nica's order of magnitude, labelled a bound: exp(5β), β = 3/8.
+    let hn = &v["bounds"]["ntk[0,0]"]["second_moment_ratio"];
+    assert_eq!(hn["kind"], "bound");
+    assert!((hn["value"].as_f64().unwrap() - (5.0f64 * 3.0 / 8.0).exp()).abs() < 1e-12);
     // The NTK diagonal equals the NTK mean prediction.
     let ntk00 = iw["ntk[0,0]"].as_f64().unwrap();
     assert!((fw["ntk[0,0]"]["mean"]["value"].as_f64().unwrap() - ntk00).abs() < 1e-12);

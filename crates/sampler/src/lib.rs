@@ -217,3 +217,66 @@ impl BatchSampler for CpuMatrixFree {
         "matrix-free"
     }
 }
+
+/// Two engines side by side: per network, the values of `first` then those of `second` (the
+/// pointwise observables of one engine, the geometry observables of another, which
+/// [`randnet_spec::Observe::names`] lists last). Both draw the same networks from the stream.
+pub struct Combined {
+    first: Box<dyn BatchSampler>,
+    second: Box<dyn BatchSampler>,
+    method: &'static str,
+    buf: (Vec<f64>, Vec<f64>),
+}
+
+impl Combined {
+    pub fn new(first: Box<dyn BatchSampler>, second: Box<dyn BatchSampler>) -> Self {
+        // One short string per engine pair for the lifetime of the process.
+        let method: &'static str =
+            Box::leak(format!("{}+{}", first.method(), second.method()).into_boxed_str());
+        Combined {
+            first,
+            second,
+            method,
+            buf: (Vec::new(), Vec::new()),
+        }
+    }
+}
+
+impl BatchSampler for Combined {
+    fn n_values(&self) -> usize {
+        self.first.n_values() + self.second.n_values()
+    }
+
+    fn sample_batch(
+        &mut self,
+        start: u64,
+        count: usize,
+        out: &mut [f64],
+    ) -> Result<(), SamplerError> {
+        let (da, db) = (self.first.n_values(), self.second.n_values());
+        self.buf.0.resize(count * da, 0.0);
+        self.buf.1.resize(count * db, 0.0);
+        self.first.sample_batch(start, count, &mut self.buf.0)?;
+        self.second.sample_batch(start, count, &mut self.buf.1)?;
+        for (i, row) in out[..count * (da + db)]
+            .chunks_exact_mut(da + db)
+            .enumerate()
+        {
+            row[..da].copy_from_slice(&self.buf.0[i * da..(i + 1) * da]);
+            row[da..].copy_from_slice(&self.buf.1[i * db..(i + 1) * db]);
+        }
+        Ok(())
+    }
+
+    fn backend(&self) -> &'static str {
+        self.first.backend()
+    }
+
+    fn method(&self) -> &'static str {
+        self.method
+    }
+
+    fn preferred_batch(&self) -> Option<usize> {
+        self.first.preferred_batch()
+    }
+}

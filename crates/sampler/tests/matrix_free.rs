@@ -374,6 +374,10 @@ fn relu_bias_width64_depth32_k2() {
     let mut c = Case::new("relu, C_b=0.1, n=64, L=32, K=2", 8, 64, 32, 2);
     c.cb = 0.1;
     c.networks = 20_000;
+    // Seed moved once, when the matrix-free streams became column-major: the old seed then
+    // gave sqnorm[28,1] KS p = 9.0e-4 (one of ~100 KS tests at 1e-3, all moments within 3.3
+    // sigma); three fresh seeds (this one first) passed with min KS p 0.004, 0.009, 0.109.
+    c.seed ^= 1 << 40;
     check(&c);
 }
 
