@@ -119,6 +119,60 @@ fn generator_rate(threads: usize, budget: Duration) -> (f64, u64) {
     })
 }
 
+/// f64 fused multiply-adds per second of one thread: 32 independent chains (enough to hide the
+/// FMA latency), vectorized with AVX2+FMA where the CPU has them. The ceiling the generator's
+/// cost is stated against (docs/performance.md).
+fn fma_chains(iters: u64) -> f64 {
+    #[inline(always)]
+    fn body(iters: u64) -> f64 {
+        let mut acc = [[1.0f64; 8]; 4];
+        let m = [0.999_999_9f64; 8];
+        let c = [1e-7f64; 8];
+        for _ in 0..iters {
+            for a in acc.iter_mut() {
+                for i in 0..8 {
+                    a[i] = a[i].mul_add(m[i], c[i]);
+                }
+            }
+        }
+        acc.iter().flatten().sum()
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx2,fma")]
+        unsafe fn fast(iters: u64) -> f64 {
+            body(iters)
+        }
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            // SAFETY: the CPU has AVX2 and FMA, checked just above.
+            return unsafe { fast(iters) };
+        }
+    }
+    body(iters)
+}
+
+fn fma_rate(threads: usize, budget: Duration) -> f64 {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("thread pool");
+    pool.install(|| {
+        let start = Instant::now();
+        let mut total = 0u64;
+        let iters = 1u64 << 22;
+        while start.elapsed() < budget {
+            let s: f64 = (0..threads)
+                .into_par_iter()
+                .map(|_| fma_chains(std::hint::black_box(iters)))
+                .sum();
+            std::hint::black_box(s);
+            total += iters * 32 * threads as u64;
+        }
+        total as f64 / start.elapsed().as_secs_f64()
+    })
+}
+
 fn run_peer(python: &str, script: &str, args: [usize; 3], m: u64) -> Result<f64, String> {
     let out = Command::new(python)
         .arg(script)
@@ -162,6 +216,19 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             networks: n,
             seconds: args.seconds,
             note: Some("normals/s, not networks/s".into()),
+        });
+        if threads == 1 {
+            break;
+        }
+    }
+    for t in [1, threads] {
+        rows.push(Row {
+            config: "ceiling".into(),
+            engine: format!("cpu f64 FMA chains, {t} thread(s)"),
+            networks_per_s: fma_rate(t, budget),
+            networks: 0,
+            seconds: args.seconds,
+            note: Some("FMA/s, not networks/s".into()),
         });
         if threads == 1 {
             break;

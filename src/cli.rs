@@ -355,6 +355,9 @@ pub struct SweepArgs {
     /// A statistic to plot, OBSERVABLE:STATISTIC (repeatable; default output[0]:excess_kurtosis).
     #[arg(long, value_name = "OBS:STAT")]
     pub plot_stat: Vec<String>,
+    /// Horizontal axis of the plot: ratio (L/n), depth (L) or neurons (N = n L).
+    #[arg(long, default_value = "ratio")]
+    pub plot_x: String,
     /// Continue a killed or interrupted sweep from its checkpoint.
     #[arg(long)]
     pub resume: bool,

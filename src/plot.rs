@@ -33,16 +33,81 @@ const COLORS: [RGBColor; 8] = [
 /// One series: width → [(L/n, estimate, stderr, theory)].
 type Series = Vec<(usize, Vec<(f64, f64, f64, Option<f64>)>)>;
 
-fn series(result: &SweepResult, obs: &str, stat: &str) -> Series {
+/// A statistic of one point: a reported one, or `relative_variance` = variance / mean^2 (the
+/// NTK fluctuation ratio E[Θ²]/E[Θ]² − 1 of Hanin & Nica), whose error bar propagates the two
+/// standard errors as if independent (a plotting aid, not a reported estimate).
+fn point_stat(r: &crate::output::Report, obs: &str, stat: &str) -> Option<(f64, f64, Option<f64>)> {
+    let stats = r.observables.get(obs)?;
+    if stat == "relative_variance" {
+        let (v, m) = (stats.get("variance")?, stats.get("mean")?);
+        let rv = v.estimate / (m.estimate * m.estimate);
+        let rel = ((v.stderr / v.estimate).powi(2) + (2.0 * m.stderr / m.estimate).powi(2)).sqrt();
+        // Only exact predictions combine into a prediction of the ratio (the infinite-width
+        // variance 0 is not a useful curve here).
+        let exact = |e: &crate::output::Entry| e.theory_kind == Some("exact");
+        let theory = match (v.theory, m.theory) {
+            (Some(tv), Some(tm)) if tm != 0.0 && exact(v) && exact(m) => Some(tv / (tm * tm)),
+            _ => None,
+        };
+        return Some((rv, rv.abs() * rel, theory));
+    }
+    let e = stats.get(stat)?;
+    Some((e.estimate, e.stderr, e.theory))
+}
+
+/// The horizontal axis of a sweep plot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum XAxis {
+    /// L/n (the default: where curves of different widths should collapse).
+    Ratio,
+    /// L.
+    Depth,
+    /// N = n L, the number of hidden neurons.
+    Neurons,
+}
+
+impl XAxis {
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "ratio" => Ok(XAxis::Ratio),
+            "depth" => Ok(XAxis::Depth),
+            "neurons" => Ok(XAxis::Neurons),
+            _ => bail!("--plot-x must be ratio, depth or neurons, got '{s}'"),
+        }
+    }
+
+    fn label(&self) -> &'static str {
+        match self {
+            XAxis::Ratio => "L/n (depth / width)",
+            XAxis::Depth => "L (depth)",
+            XAxis::Neurons => "N = n L (hidden neurons)",
+        }
+    }
+
+    fn short(&self) -> &'static str {
+        match self {
+            XAxis::Ratio => "L/n",
+            XAxis::Depth => "L",
+            XAxis::Neurons => "N",
+        }
+    }
+}
+
+fn series(result: &SweepResult, obs: &str, stat: &str, x: XAxis) -> Series {
     let mut out: Series = Vec::new();
     for p in &result.points {
-        let Some(e) = p.report.observables.get(obs).and_then(|s| s.get(stat)) else {
+        let Some((estimate, stderr, theory)) = point_stat(&p.report, obs, stat) else {
             continue;
         };
-        if !e.estimate.is_finite() {
+        if !estimate.is_finite() {
             continue;
         }
-        let row = (p.depth_over_width, e.estimate, e.stderr, e.theory);
+        let xv = match x {
+            XAxis::Ratio => p.depth_over_width,
+            XAxis::Depth => p.depth as f64,
+            XAxis::Neurons => (p.depth * p.width) as f64,
+        };
+        let row = (xv, estimate, stderr, theory);
         match out.iter_mut().find(|(w, _)| *w == p.width) {
             Some((_, v)) => v.push(row),
             None => out.push((p.width, vec![row])),
@@ -55,7 +120,7 @@ fn series(result: &SweepResult, obs: &str, stat: &str) -> Series {
 }
 
 /// Plots `stats` ("observable:statistic", default `output[0]:excess_kurtosis`) of a sweep.
-pub fn plot_sweep(result: &SweepResult, stats: &[String], path: &Path) -> Result<()> {
+pub fn plot_sweep(result: &SweepResult, stats: &[String], x: XAxis, path: &Path) -> Result<()> {
     register_font();
     let stats: Vec<String> = if stats.is_empty() {
         vec!["output[0]:excess_kurtosis".to_string()]
@@ -67,7 +132,7 @@ pub fn plot_sweep(result: &SweepResult, stats: &[String], path: &Path) -> Result
         let (obs, stat) = s
             .rsplit_once(':')
             .with_context(|| format!("--plot-stat '{s}': expected OBSERVABLE:STATISTIC"))?;
-        let data = series(result, obs, stat);
+        let data = series(result, obs, stat, x);
         if data.is_empty() {
             bail!("--plot-stat '{s}': the sweep has no finite estimates of it");
         }
@@ -81,8 +146,8 @@ pub fn plot_sweep(result: &SweepResult, stats: &[String], path: &Path) -> Result
     let tmp = crate::output::temp_path(path);
     let tmp = tmp.with_extension(&ext);
     let drawn = match ext.as_str() {
-        "png" => draw(BitMapBackend::new(&tmp, size).into_drawing_area(), &panels),
-        "svg" => draw(SVGBackend::new(&tmp, size).into_drawing_area(), &panels),
+        "png" => draw(BitMapBackend::new(&tmp, size).into_drawing_area(), &panels, x),
+        "svg" => draw(SVGBackend::new(&tmp, size).into_drawing_area(), &panels, x),
         _ => bail!("--plot {}: expected a .png or .svg file", path.display()),
     };
     if let Err(e) = drawn {
@@ -96,6 +161,7 @@ pub fn plot_sweep(result: &SweepResult, stats: &[String], path: &Path) -> Result
 fn draw<DB: DrawingBackend>(
     root: DrawingArea<DB, Shift>,
     panels: &[(String, String, Series)],
+    x: XAxis,
 ) -> Result<()>
 where
     DB::ErrorType: 'static,
@@ -119,7 +185,7 @@ where
         let xpad = ((xs.1 - xs.0) * 0.05).max(1e-3);
         let ypad = ((ys.1 - ys.0) * 0.08).max(1e-9 + ys.1.abs() * 0.01);
         let mut chart = ChartBuilder::on(area)
-            .caption(format!("{stat} of {obs} against L/n"), ("sans-serif", 22))
+            .caption(format!("{stat} of {obs} against {}", x.short()), ("sans-serif", 22))
             .margin(12)
             .x_label_area_size(42)
             .y_label_area_size(72)
@@ -127,7 +193,7 @@ where
             .map_err(err)?;
         chart
             .configure_mesh()
-            .x_desc("L/n (depth / width)")
+            .x_desc(x.label())
             .y_desc(stat.as_str())
             .label_style(("sans-serif", 15))
             .axis_desc_style(("sans-serif", 17))
@@ -173,9 +239,15 @@ where
                 )
                 .map_err(err)?;
         }
+        // Keep the legend off the data: upper left for rising curves, upper right otherwise.
+        let rising = data.iter().all(|(_, v)| v.first().map(|f| f.1) <= v.last().map(|l| l.1));
         chart
             .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
+            .position(if rising {
+                SeriesLabelPosition::UpperLeft
+            } else {
+                SeriesLabelPosition::UpperRight
+            })
             .label_font(("sans-serif", 15))
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK)

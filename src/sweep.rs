@@ -150,6 +150,7 @@ pub fn run(args: &SweepArgs) -> Result<()> {
         bail!("--networks must be a positive integer, got 0");
     }
     let pts = points(args)?;
+    crate::plot::XAxis::parse(&args.plot_x)?;
     // The base problem (inputs, observables, seed) with the first point's shape, so spec
     // validation errors come before any work.
     let mut base_args = args.sample.clone();
@@ -273,7 +274,8 @@ pub fn run(args: &SweepArgs) -> Result<()> {
     };
     write_result(&result, run.format, run.output.as_deref())?;
     if let Some(plot) = &args.plot {
-        crate::plot::plot_sweep(&result, &args.plot_stat, plot)?;
+        let x = crate::plot::XAxis::parse(&args.plot_x)?;
+        crate::plot::plot_sweep(&result, &args.plot_stat, x, plot)?;
     }
     // The result is written: the checkpoint has done its job.
     let _ = std::fs::remove_file(&cp_path);

@@ -216,6 +216,12 @@ impl BatchSampler for CpuMatrixFree {
     fn method(&self) -> &'static str {
         "matrix-free"
     }
+
+    fn preferred_batch(&self) -> Option<usize> {
+        // A network costs O(L n c^2): tens of microseconds at config A, so batches must be large
+        // for rayon's fork/join and the per-batch scratch to vanish (docs/engines.md).
+        Some(2048)
+    }
 }
 
 /// Two engines side by side: per network, the values of `first` then those of `second` (the

@@ -17,13 +17,22 @@
 //!   `g = G + s A Σ⁺ (HᵀΔ − ÃᵀG̃)`, where G̃ ((n_in+1) x K) has i.i.d. rows N(0, ΔᵀΔ), G its
 //!   first n_in rows and ÃᵀG̃ = s AᵀG + sqrt(C_b) e_in g̃_{n_in}ᵀ.
 //!
-//! Random streams (DESIGN §3): Z^l (n_out x r, row-major) is one flat Gaussian row of the
-//! stream: element e = i r + m from counter `(net, tag(MatrixFreeForward, l), 0, e / 4)`; the
-//! same for G̃^l ((n_in [+1 bias row when C_b > 0]) x q, q = rank of ΔᵀΔ) with
-//! `tag(MatrixFreeBackward, l)`. Drawing whole layers at once lets the lane-parallel generator
-//! run (rows of r <= 2K values would waste it); the Jacobian direction u exactly as in the dense engine. r and q depend on the
-//! network (they are numerical ranks), so this engine's numbers are its own: it agrees with the
-//! dense engine in distribution, not value by value.
+//! Random streams (DESIGN §3), column-major so that each stream is one long flat row for the
+//! lane-parallel Gaussian fill and each column of Z or Y is a contiguous vector: Z^l (n_out x r)
+//! has element (i, m) at e = m n_out + i, drawn from counter
+//! `(net, tag(MatrixFreeForward, l), 0, e / 4)`; Y^l (n_rows x q, q = rank ΔᵀΔ, G̃^l = Y^l T^l)
+//! has element (j, m) at e = m n_rows + j from `(net, tag(MatrixFreeBackward, l), 0, e / 4)`,
+//! where the n_rows rows are the *live* input units of layer l in increasing order, then the bias
+//! row (only when C_b > 0). A unit j is dead when its rows of A and of σ'(z^{l-1}) are all exactly
+//! zero (a ReLU unit off for every input): that row of G̃ multiplies nothing (it enters neither
+//! ÃᵀG̃ nor δ^{l-1}), so it is not drawn; the live set is a function of the forward pass, which
+//! is independent of Y, so the drawn rows are still i.i.d. N(0, 1). The Jacobian direction u is
+//! drawn exactly as in the dense engine. r, q and the live set depend on the network, so this
+//! engine's numbers are its own: it agrees with the dense engine in distribution, not value by
+//! value. All n x c blocks are column-major (`[c * n + i]`): the O(n) work is long dot products,
+//! axpys and pointwise loops (built for AVX2 where the CPU has it, without fused multiply-adds,
+//! so the bits do not depend on the CPU), and every sum has a fixed order, so a network's values
+//! do not depend on threads or batches.
 
 // Index loops over the small c x K blocks read closer to the formulas than iterator chains.
 #![allow(clippy::needless_range_loop)]
@@ -650,9 +659,4 @@ impl MatrixFreeEngine {
             }
         }
     }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
 }
