@@ -125,9 +125,13 @@ fn generator_rate(threads: usize, budget: Duration) -> (f64, u64) {
 fn fma_chains(iters: u64) -> f64 {
     #[inline(always)]
     fn body(iters: u64) -> f64 {
-        let mut acc = [[1.0f64; 8]; 4];
-        let m = [0.999_999_9f64; 8];
-        let c = [1e-7f64; 8];
+        // Distinct, opaque starting values: nothing can be folded or shared between lanes.
+        let mut acc: [[f64; 8]; 4] = std::hint::black_box(std::array::from_fn(|r| {
+            std::array::from_fn(|i| 1.0 + (8 * r + i) as f64 * 1e-3)
+        }));
+        let m: [f64; 8] =
+            std::hint::black_box(std::array::from_fn(|i| 0.999_999_9 - i as f64 * 1e-9));
+        let c: [f64; 8] = std::hint::black_box(std::array::from_fn(|i| 1e-7 + i as f64 * 1e-10));
         for _ in 0..iters {
             for a in acc.iter_mut() {
                 for i in 0..8 {
@@ -139,9 +143,27 @@ fn fma_chains(iters: u64) -> f64 {
     }
     #[cfg(target_arch = "x86_64")]
     {
+        // Explicit AVX2 FMAs: 8 independent 4-lane chains cover the FMA latency on 2 ports.
         #[target_feature(enable = "avx2,fma")]
         unsafe fn fast(iters: u64) -> f64 {
-            body(iters)
+            use std::arch::x86_64::*;
+            let mut acc: [__m256d; 8] = std::array::from_fn(|r| {
+                _mm256_set1_pd(std::hint::black_box(1.0 + r as f64 * 1e-3))
+            });
+            let m = _mm256_set1_pd(std::hint::black_box(0.999_999_9));
+            let c = _mm256_set1_pd(std::hint::black_box(1e-7));
+            for _ in 0..iters {
+                for a in acc.iter_mut() {
+                    *a = _mm256_fmadd_pd(*a, m, c);
+                }
+            }
+            let mut out = [0.0f64; 4];
+            let mut sum = _mm256_setzero_pd();
+            for a in acc {
+                sum = _mm256_add_pd(sum, a);
+            }
+            _mm256_storeu_pd(out.as_mut_ptr(), sum);
+            out.iter().sum()
         }
         if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
         {

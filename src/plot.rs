@@ -146,7 +146,11 @@ pub fn plot_sweep(result: &SweepResult, stats: &[String], x: XAxis, path: &Path)
     let tmp = crate::output::temp_path(path);
     let tmp = tmp.with_extension(&ext);
     let drawn = match ext.as_str() {
-        "png" => draw(BitMapBackend::new(&tmp, size).into_drawing_area(), &panels, x),
+        "png" => draw(
+            BitMapBackend::new(&tmp, size).into_drawing_area(),
+            &panels,
+            x,
+        ),
         "svg" => draw(SVGBackend::new(&tmp, size).into_drawing_area(), &panels, x),
         _ => bail!("--plot {}: expected a .png or .svg file", path.display()),
     };
@@ -185,7 +189,10 @@ where
         let xpad = ((xs.1 - xs.0) * 0.05).max(1e-3);
         let ypad = ((ys.1 - ys.0) * 0.08).max(1e-9 + ys.1.abs() * 0.01);
         let mut chart = ChartBuilder::on(area)
-            .caption(format!("{stat} of {obs} against {}", x.short()), ("sans-serif", 22))
+            .caption(
+                format!("{stat} of {obs} against {}", x.short()),
+                ("sans-serif", 22),
+            )
             .margin(12)
             .x_label_area_size(42)
             .y_label_area_size(72)
@@ -240,7 +247,9 @@ where
                 .map_err(err)?;
         }
         // Keep the legend off the data: upper left for rising curves, upper right otherwise.
-        let rising = data.iter().all(|(_, v)| v.first().map(|f| f.1) <= v.last().map(|l| l.1));
+        let rising = data
+            .iter()
+            .all(|(_, v)| v.first().map(|f| f.1) <= v.last().map(|l| l.1));
         chart
             .configure_series_labels()
             .position(if rising {

@@ -508,3 +508,92 @@ fn entry(e: randnet_stats::Estimate, pred: Option<randnet_theory::Prediction>) -
         z,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use randnet_sampler::SamplerError;
+    use randnet_spec::{InputSpec, NetworkSpec, Observe};
+
+    /// Wraps the CPU engine and fails (as a lost GPU would) once `fail_at` networks are reached.
+    struct Failing {
+        inner: CpuDense,
+        fail_at: u64,
+    }
+
+    impl BatchSampler for Failing {
+        fn n_values(&self) -> usize {
+            self.inner.n_values()
+        }
+        fn sample_batch(
+            &mut self,
+            start: u64,
+            count: usize,
+            out: &mut [f64],
+        ) -> Result<(), SamplerError> {
+            if start + count as u64 > self.fail_at {
+                return Err(SamplerError::Gpu("device lost".into()));
+            }
+            self.inner.sample_batch(start, count, out)
+        }
+        fn backend(&self) -> &'static str {
+            "gpu"
+        }
+        fn method(&self) -> &'static str {
+            "dense"
+        }
+    }
+
+    /// A run that loses its device keeps the exact estimates of the batches it finished: they
+    /// equal a clean run over the same networks.
+    #[test]
+    fn device_loss_keeps_finished_work() {
+        let spec = NetworkSpec::new(
+            4,
+            vec![8; 3],
+            1,
+            "relu".parse().unwrap(),
+            None,
+            0.0,
+            randnet_spec::Parameterization::Ntk,
+            None,
+            randnet_spec::WeightLaw::Gaussian,
+        )
+        .unwrap();
+        let problem = Problem {
+            inputs: resolve_inputs(&InputSpec::Random { count: 2 }, 4, 1),
+            spec,
+            observe: Observe::parse_list("output,ntk").unwrap(),
+            seed: 1,
+        };
+        let mut failing = Failing {
+            inner: CpuDense::new(&problem).unwrap(),
+            fail_at: 350,
+        };
+        let bar = ProgressBar::hidden();
+        let mut progress = Progress::new(&problem, &mut failing, 0..1000).unwrap();
+        let outcome = advance(
+            &problem,
+            &mut failing,
+            &mut progress,
+            Some(100),
+            None,
+            &mut Control::new(&bar),
+        );
+        assert!(outcome.is_err());
+        assert_eq!(progress.next, 300);
+        let mut clean = CpuDense::new(&problem).unwrap();
+        let whole = draw(&problem, &mut clean, 0..300, Some(7), None).unwrap();
+        let partial = progress.drawn();
+        assert_eq!(partial.networks, 300);
+        for obs in 0..problem.n_values() {
+            for stat in Statistic::ALL {
+                let (a, b) = (
+                    partial.acc.estimate(obs, stat),
+                    whole.acc.estimate(obs, stat),
+                );
+                assert_eq!(a.estimate.to_bits(), b.estimate.to_bits());
+            }
+        }
+    }
+}
