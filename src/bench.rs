@@ -62,7 +62,7 @@ fn config(name: &str) -> Result<(String, Problem, Option<[usize; 3]>)> {
 /// Runs batches until `budget` has passed (after one warm-up batch).
 fn time_sampler(sampler: &mut dyn BatchSampler, budget: Duration) -> Result<(u64, f64)> {
     let d = sampler.n_values();
-    let mut batch = 4usize;
+    let mut batch = sampler.preferred_batch().unwrap_or(4);
     let mut buf = vec![0.0; batch * d];
     sampler.sample_batch(0, batch, &mut buf)?;
     let start = Instant::now();

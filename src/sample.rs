@@ -175,6 +175,21 @@ pub fn make_sampler(
         })
         .ok(),
     };
+    // auto with a hardware GPU: the GPU's dense engine against the CPU's matrix-free one, by
+    // their measured costs (docs/performance.md): ~2e11 weights/s on an H100 against ~8 ns per
+    // unit of n c^2 work per CPU thread. Wide Gaussian nets go to the CPU's matrix-free engine.
+    let gpu = match gpu {
+        Some(ctx)
+            if backend == Backend::Auto
+                && method == Method::Auto
+                && matrix_free_pays(problem)
+                && cpu_matrix_free_rate(problem) > gpu_dense_rate(problem) =>
+        {
+            drop(ctx);
+            None
+        }
+        other => other,
+    };
     if let Some(ctx) = gpu {
         if method == Method::MatrixFree {
             bail!("the matrix-free engine does not run on the GPU yet; use --backend cpu with --method matrix-free");
@@ -206,6 +221,25 @@ pub fn make_sampler(
         sampler: Box::new(sampler),
         adapter: None,
     })
+}
+
+/// Estimated networks/s of the CPU matrix-free engine on all threads.
+fn cpu_matrix_free_rate(problem: &Problem) -> f64 {
+    let k = problem.inputs.len();
+    let c = if problem.observe.jacobian { 2 * k } else { k } as f64;
+    let units: f64 = problem.spec.layer_widths()[1..]
+        .iter()
+        .map(|&n| n as f64 * (c * c + c))
+        .sum();
+    rayon::current_num_threads() as f64 / (8e-9 * units.max(1.0))
+}
+
+/// Estimated networks/s of the GPU dense engine on a hardware GPU.
+fn gpu_dense_rate(problem: &Problem) -> f64 {
+    let w = problem.spec.layer_widths();
+    let weights: f64 = w.windows(2).map(|p| (p[0] * p[1]) as f64).sum();
+    let passes = if problem.observe.ntk { 2.0 } else { 1.0 };
+    2e11 / (weights * passes).max(1.0)
 }
 
 /// `--method auto` on the CPU: matrix-free needs Gaussian weights, and pays when every hidden
