@@ -1,1 +1,104 @@
-fn main() {}
+//! Criterion benches of every engine on the canonical configs (docs/performance.md):
+//! A = ReLU n0=16 n=256 L=32 K=2, output + NTK; B = ReLU n=1024 L=64 K=1, output;
+//! C = exact regions + length distortion along a segment, ReLU n=64 L=8.
+//! The GPU dense engine is included when an adapter exists (lavapipe counts).
+//! Throughput is reported in networks; `randnet bench` gives the same figures beside the peers.
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use randnet_sampler::inputs::resolve_inputs;
+use randnet_sampler::{
+    AdapterPreference, BatchSampler, CpuDense, CpuGeometry, CpuMatrixFree, GpuContext, GpuDense,
+    Problem,
+};
+use randnet_spec::{Activation, InputSpec, NetworkSpec, Observe, Parameterization, WeightLaw};
+
+fn problem(n0: usize, n: usize, l: usize, k: usize, observe: &str) -> Problem {
+    let spec = NetworkSpec::new(
+        n0,
+        vec![n; l],
+        1,
+        Activation::Relu,
+        None,
+        0.0,
+        Parameterization::Ntk,
+        None,
+        WeightLaw::Gaussian,
+    )
+    .unwrap();
+    Problem {
+        inputs: resolve_inputs(&InputSpec::Random { count: k }, n0, 1),
+        spec,
+        observe: Observe::parse_list(observe).unwrap(),
+        seed: 1,
+    }
+}
+
+fn bench_sampler(
+    c: &mut Criterion,
+    group: &str,
+    name: &str,
+    s: &mut dyn BatchSampler,
+    batch: usize,
+) {
+    let mut g = c.benchmark_group(group);
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(batch as u64));
+    let mut buf = vec![0.0; batch * s.n_values()];
+    let mut start = 0u64;
+    g.bench_function(name, |b| {
+        b.iter(|| {
+            s.sample_batch(start, batch, &mut buf).unwrap();
+            start += batch as u64;
+        })
+    });
+    g.finish();
+}
+
+fn engines(c: &mut Criterion) {
+    let a = problem(16, 256, 32, 2, "output,ntk");
+    let b = problem(16, 1024, 64, 1, "output");
+    let cfg_c = problem(64, 64, 8, 2, "length_distortion,regions");
+    bench_sampler(c, "A", "cpu-dense", &mut CpuDense::new(&a).unwrap(), 16);
+    bench_sampler(
+        c,
+        "A",
+        "cpu-matrix-free",
+        &mut CpuMatrixFree::new(&a).unwrap(),
+        2048,
+    );
+    bench_sampler(c, "B", "cpu-dense", &mut CpuDense::new(&b).unwrap(), 2);
+    bench_sampler(
+        c,
+        "B",
+        "cpu-matrix-free",
+        &mut CpuMatrixFree::new(&b).unwrap(),
+        2048,
+    );
+    bench_sampler(
+        c,
+        "C",
+        "cpu-exact-geometry",
+        &mut CpuGeometry::new(&cfg_c).unwrap(),
+        64,
+    );
+    if let Ok(ctx) = GpuContext::new(AdapterPreference::default()) {
+        let big = ctx.is_hardware();
+        bench_sampler(
+            c,
+            "A",
+            "gpu-dense",
+            &mut GpuDense::new(&ctx, &a).unwrap(),
+            if big { 65536 } else { 8 },
+        );
+        bench_sampler(
+            c,
+            "B",
+            "gpu-dense",
+            &mut GpuDense::new(&ctx, &b).unwrap(),
+            if big { 8192 } else { 1 },
+        );
+    }
+}
+
+criterion_group!(benches, engines);
+criterion_main!(benches);

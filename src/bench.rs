@@ -31,11 +31,12 @@ fn config(name: &str) -> Result<(String, Problem, Option<[usize; 3]>)> {
     let (n, l, k, observe) = match name {
         "A" => (256, 32, 2, "output,ntk"),
         "B" => (1024, 64, 1, "output"),
-        "C" => bail!("config C (exact regions along a segment) needs the geometry engine of issue #6, not built yet"),
+        "C" => (64, 8, 2, "length_distortion,regions"),
         other => bail!("unknown bench config '{other}' (expected A, B, C or all)"),
     };
+    let n0 = if name == "C" { 64 } else { 16 };
     let spec = NetworkSpec::new(
-        16,
+        n0,
         vec![n; l],
         1,
         Activation::Relu,
@@ -46,12 +47,12 @@ fn config(name: &str) -> Result<(String, Problem, Option<[usize; 3]>)> {
         WeightLaw::Gaussian,
     )?;
     let problem = Problem {
-        inputs: resolve_inputs(&InputSpec::Random { count: k }, 16, 1),
+        inputs: resolve_inputs(&InputSpec::Random { count: k }, n0, 1),
         spec,
         observe: Observe::parse_list(observe)?,
         seed: 1,
     };
-    let desc = format!("{name}: ReLU n0=16 n={n} L={l} K={k} {observe}");
+    let desc = format!("{name}: ReLU n0={n0} n={n} L={l} K={k} {observe}");
     Ok((
         desc,
         problem,
@@ -223,7 +224,7 @@ fn run_peer(python: &str, script: &str, args: [usize; 3], m: u64) -> Result<f64,
 
 pub fn run(args: &BenchArgs) -> Result<()> {
     let configs: Vec<&str> = match args.config.as_str() {
-        "all" => vec!["A", "B"],
+        "all" => vec!["A", "B", "C"],
         c => vec![c],
     };
     let budget = Duration::from_secs_f64(args.seconds);
