@@ -119,30 +119,14 @@ impl DenseEngine {
         let mut sqnorms = Vec::new();
 
         // a^0 = x for the inputs and u (unit, drawn per network) for the tangents.
-        let n0 = self.widths[0];
-        {
-            let in0 = &mut s.layer_in[0];
-            for (a, x) in self.problem.inputs.iter().enumerate() {
-                in0[a * n0..(a + 1) * n0].copy_from_slice(x);
-            }
-            if observe.jacobian {
-                s.row.resize(n0, 0.0);
-                fill_row(
-                    self.key,
-                    net32,
-                    tag(Purpose::JacobianDirection, 0),
-                    0,
-                    WeightLaw::Gaussian,
-                    &mut s.row,
-                );
-                let norm = s.row.iter().map(|v| v * v).sum::<f64>().sqrt();
-                for a in 0..k {
-                    for j in 0..n0 {
-                        in0[(k + a) * n0 + j] = s.row[j] / norm;
-                    }
-                }
-            }
-        }
+        crate::inputs::fill_layer0(
+            self.key,
+            net32,
+            &self.problem.inputs,
+            observe.jacobian,
+            &mut s.row,
+            &mut s.layer_in[0],
+        );
 
         for l in 1..=depth + 1 {
             let (n_in, n_out) = (self.widths[l - 1], self.widths[l]);
@@ -367,5 +351,24 @@ pub(crate) fn dot(x: &[f64], y: &[f64]) -> f64 {
 fn axpy(alpha: f64, x: &[f64], y: &mut [f64]) {
     for (yi, xi) in y.iter_mut().zip(x) {
         *yi += alpha * xi;
+    }
+}
+
+impl crate::NetworkEngine for DenseEngine {
+    type Scratch = DenseScratch;
+    fn build(problem: &Problem) -> Result<Self, SamplerError> {
+        DenseEngine::new(problem)
+    }
+    fn n_values(&self) -> usize {
+        self.problem.n_values()
+    }
+    fn scratch(&self) -> DenseScratch {
+        DenseEngine::scratch(self)
+    }
+    fn sample(&self, net: u64, scratch: &mut DenseScratch, out: &mut [f64]) {
+        DenseEngine::sample(self, net, scratch, out)
+    }
+    fn method(&self) -> &'static str {
+        "dense"
     }
 }

@@ -38,9 +38,8 @@ use crate::activation::LayerActivation;
 use crate::dense::dot;
 use crate::philox::key_of_seed;
 use crate::stream::{fill_row, tag, Purpose};
-use crate::{BatchSampler, Problem, SamplerError};
+use crate::{Problem, SamplerError};
 use randnet_spec::{Curve, Observe, SpecError, WeightLaw};
-use rayon::prelude::*;
 use std::collections::HashSet;
 use std::f64::consts::{PI, TAU};
 
@@ -1098,58 +1097,31 @@ fn adaptive_gl(f: &dyn Fn(f64) -> f64, a: f64, b: f64, tol: f64, depth: u32) -> 
     adaptive_gl(f, a, m, 0.5 * tol, depth + 1) + adaptive_gl(f, m, b, 0.5 * tol, depth + 1)
 }
 
-/// The geometry engine on the CPU, parallel over networks with rayon.
-pub struct CpuGeometry {
-    engine: GeometryEngine,
-}
-
-impl CpuGeometry {
-    pub fn new(problem: &Problem) -> Result<Self, SamplerError> {
-        Ok(CpuGeometry {
-            engine: GeometryEngine::new(problem)?,
-        })
+impl crate::NetworkEngine for GeometryEngine {
+    type Scratch = GeometryScratch;
+    fn build(problem: &Problem) -> Result<Self, SamplerError> {
+        GeometryEngine::new(problem)
     }
-
-    pub fn engine(&self) -> &GeometryEngine {
-        &self.engine
-    }
-}
-
-impl BatchSampler for CpuGeometry {
     fn n_values(&self) -> usize {
-        self.engine.n_values()
+        GeometryEngine::n_values(self)
     }
-
-    fn sample_batch(
-        &mut self,
-        start: u64,
-        count: usize,
-        out: &mut [f64],
-    ) -> Result<(), SamplerError> {
-        let d = self.engine.n_values();
-        let engine = &self.engine;
-        out[..count * d]
-            .par_chunks_mut(d)
-            .enumerate()
-            .with_max_len(1)
-            .for_each_init(
-                || engine.scratch(),
-                |scratch, (i, row)| engine.sample(start + i as u64, scratch, row),
-            );
-        Ok(())
+    fn scratch(&self) -> GeometryScratch {
+        GeometryEngine::scratch(self)
     }
-
-    fn backend(&self) -> &'static str {
-        "cpu"
+    fn sample(&self, net: u64, scratch: &mut GeometryScratch, out: &mut [f64]) {
+        GeometryEngine::sample(self, net, scratch, out)
+    }
+    /// One network per task: the cost grows with a network's number of regions.
+    fn max_task_len(&self) -> usize {
+        1
     }
 
     /// "exact" when every requested value is exact, "polyline" for the length of smooth
     /// activations, "grid" when `patterns` is estimated on the grid (and "polyline+grid" for
     /// both; per-observable methods: [`GeometryEngine::methods`]).
     fn method(&self) -> &'static str {
-        let poly = (self.engine.observe.length_distortion) && !self.engine.piecewise_linear;
-        let grid =
-            self.engine.observe.patterns && self.engine.patterns_method == PatternsMethod::Grid;
+        let poly = (self.observe.length_distortion) && !self.piecewise_linear;
+        let grid = self.observe.patterns && self.patterns_method == PatternsMethod::Grid;
         match (poly, grid) {
             (false, false) => "exact",
             (true, false) => "polyline",

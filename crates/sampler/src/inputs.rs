@@ -42,6 +42,42 @@ pub fn resolve_inputs(inputs: &InputSpec, n0: usize, seed: u64) -> Vec<Vec<f64>>
     }
 }
 
+/// Layer 0 of a network, column-major `[c * n0 + j]`: the K inputs, then — when Jacobians are
+/// observed — K copies of the network's unit direction u (DESIGN §5: drawn afresh per network
+/// from purpose `JacobianDirection`). `u` is scratch space. Every engine starts here, so all
+/// draw the same u.
+pub fn fill_layer0(
+    key: [u32; 2],
+    net32: u32,
+    inputs: &[Vec<f64>],
+    jacobian: bool,
+    u: &mut Vec<f64>,
+    in0: &mut [f64],
+) {
+    let k = inputs.len();
+    let n0 = inputs[0].len();
+    for (a, x) in inputs.iter().enumerate() {
+        in0[a * n0..(a + 1) * n0].copy_from_slice(x);
+    }
+    if jacobian {
+        u.resize(n0, 0.0);
+        fill_row(
+            key,
+            net32,
+            tag(Purpose::JacobianDirection, 0),
+            0,
+            WeightLaw::Gaussian,
+            u,
+        );
+        let norm = u.iter().map(|v| v * v).sum::<f64>().sqrt();
+        for a in 0..k {
+            for j in 0..n0 {
+                in0[(k + a) * n0 + j] = u[j] / norm;
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

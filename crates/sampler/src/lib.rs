@@ -20,7 +20,7 @@ use randnet_spec::{NetworkSpec, Observe, SpecError};
 use rayon::prelude::*;
 
 pub use dense::DenseEngine;
-pub use geometry::{CpuGeometry, CurveTrace, GeometryEngine, GeometryScratch, PatternsMethod};
+pub use geometry::{CurveTrace, GeometryEngine, GeometryScratch, PatternsMethod};
 pub use gpu::{AdapterPreference, GpuContext, GpuDense};
 
 /// Errors of the engines.
@@ -108,87 +108,51 @@ pub trait BatchSampler {
     }
 }
 
-/// The dense engine on the CPU, parallel over networks with rayon.
-pub struct CpuDense {
-    engine: DenseEngine,
-    d: usize,
-}
-
-impl CpuDense {
-    pub fn new(problem: &Problem) -> Result<Self, SamplerError> {
-        let engine = DenseEngine::new(problem)?;
-        Ok(CpuDense {
-            d: problem.n_values(),
-            engine,
-        })
-    }
-
-    pub fn engine(&self) -> &DenseEngine {
-        &self.engine
-    }
-}
-
-impl BatchSampler for CpuDense {
-    fn n_values(&self) -> usize {
-        self.d
-    }
-
-    fn sample_batch(
-        &mut self,
-        start: u64,
-        count: usize,
-        out: &mut [f64],
-    ) -> Result<(), SamplerError> {
-        let d = self.d;
-        let engine = &self.engine;
-        out[..count * d]
-            .par_chunks_mut(d)
-            .enumerate()
-            .for_each_init(
-                || engine.scratch(),
-                |scratch, (i, row)| engine.sample(start + i as u64, scratch, row),
-            );
-        Ok(())
-    }
-
-    fn backend(&self) -> &'static str {
-        "cpu"
-    }
-
-    fn method(&self) -> &'static str {
-        "dense"
-    }
-}
-
 pub mod linalg;
 pub mod matrix_free;
 
 pub use matrix_free::MatrixFreeEngine;
 
-/// The matrix-free engine on the CPU (Gaussian weights only), parallel over networks with rayon.
-pub struct CpuMatrixFree {
-    engine: MatrixFreeEngine,
-    d: usize,
+/// One network at a time on the CPU: what [`Cpu`] runs in parallel over networks. Each network
+/// is a pure function of the stream, so the values do not depend on how networks are split
+/// between threads or batches.
+pub trait NetworkEngine: Sync + Sized {
+    type Scratch: Send;
+    fn build(problem: &Problem) -> Result<Self, SamplerError>;
+    fn n_values(&self) -> usize;
+    fn scratch(&self) -> Self::Scratch;
+    /// Writes the values of network `net` into `out`.
+    fn sample(&self, net: u64, scratch: &mut Self::Scratch, out: &mut [f64]);
+    fn method(&self) -> &'static str;
+    /// Networks per rayon task; 1 for engines whose per-network cost varies a lot.
+    fn max_task_len(&self) -> usize {
+        usize::MAX
+    }
+    fn preferred_batch(&self) -> Option<usize> {
+        None
+    }
 }
 
-impl CpuMatrixFree {
-    /// Errors with [`SamplerError::Unsupported`] for non-Gaussian weight laws.
+/// A [`NetworkEngine`] on the CPU, parallel over networks with rayon.
+pub struct Cpu<E> {
+    engine: E,
+}
+
+impl<E: NetworkEngine> Cpu<E> {
     pub fn new(problem: &Problem) -> Result<Self, SamplerError> {
-        let engine = MatrixFreeEngine::new(problem)?;
-        Ok(CpuMatrixFree {
-            d: problem.n_values(),
-            engine,
+        Ok(Cpu {
+            engine: E::build(problem)?,
         })
     }
 
-    pub fn engine(&self) -> &MatrixFreeEngine {
+    pub fn engine(&self) -> &E {
         &self.engine
     }
 }
 
-impl BatchSampler for CpuMatrixFree {
+impl<E: NetworkEngine> BatchSampler for Cpu<E> {
     fn n_values(&self) -> usize {
-        self.d
+        self.engine.n_values()
     }
 
     fn sample_batch(
@@ -197,11 +161,12 @@ impl BatchSampler for CpuMatrixFree {
         count: usize,
         out: &mut [f64],
     ) -> Result<(), SamplerError> {
-        let d = self.d;
+        let d = self.engine.n_values();
         let engine = &self.engine;
         out[..count * d]
             .par_chunks_mut(d)
             .enumerate()
+            .with_max_len(engine.max_task_len())
             .for_each_init(
                 || engine.scratch(),
                 |scratch, (i, row)| engine.sample(start + i as u64, scratch, row),
@@ -214,15 +179,20 @@ impl BatchSampler for CpuMatrixFree {
     }
 
     fn method(&self) -> &'static str {
-        "matrix-free"
+        self.engine.method()
     }
 
     fn preferred_batch(&self) -> Option<usize> {
-        // A network costs O(L n c^2): tens of microseconds at config A, so batches must be large
-        // for rayon's fork/join and the per-batch scratch to vanish (docs/engines.md).
-        Some(2048)
+        self.engine.preferred_batch()
     }
 }
+
+/// The dense engine on the CPU.
+pub type CpuDense = Cpu<DenseEngine>;
+/// The matrix-free engine on the CPU (Gaussian weights only).
+pub type CpuMatrixFree = Cpu<MatrixFreeEngine>;
+/// Exact geometry (regions, length distortion, patterns) on the CPU.
+pub type CpuGeometry = Cpu<GeometryEngine>;
 
 /// Two engines side by side: per network, the values of `first` then those of `second` (the
 /// pointwise observables of one engine, the geometry observables of another, which

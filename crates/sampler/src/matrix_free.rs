@@ -307,30 +307,14 @@ impl MatrixFreeEngine {
         s.sqnorms.clear();
 
         // a^0 = x for the inputs and the unit direction u for the tangents (as in dense).
-        let n0 = self.widths[0];
-        {
-            let in0 = &mut s.layer_in[0];
-            for (a, x) in self.problem.inputs.iter().enumerate() {
-                in0[a * n0..(a + 1) * n0].copy_from_slice(x);
-            }
-            if observe.jacobian {
-                s.u.resize(n0, 0.0);
-                fill_row(
-                    self.key,
-                    net32,
-                    tag(Purpose::JacobianDirection, 0),
-                    0,
-                    WeightLaw::Gaussian,
-                    &mut s.u,
-                );
-                let norm = s.u.iter().map(|v| v * v).sum::<f64>().sqrt();
-                for a in 0..k {
-                    for j in 0..n0 {
-                        in0[(k + a) * n0 + j] = s.u[j] / norm;
-                    }
-                }
-            }
-        }
+        crate::inputs::fill_layer0(
+            self.key,
+            net32,
+            &self.problem.inputs,
+            observe.jacobian,
+            &mut s.u,
+            &mut s.layer_in[0],
+        );
 
         for l in 1..=depth + 1 {
             let (n_in, n_out) = (self.widths[l - 1], self.widths[l]);
@@ -658,5 +642,29 @@ impl MatrixFreeEngine {
                 s.ntk[a * k + b] = s.ntk[b * k + a];
             }
         }
+    }
+}
+
+impl crate::NetworkEngine for MatrixFreeEngine {
+    type Scratch = MatrixFreeScratch;
+    fn build(problem: &Problem) -> Result<Self, SamplerError> {
+        MatrixFreeEngine::new(problem)
+    }
+    fn n_values(&self) -> usize {
+        self.problem.n_values()
+    }
+    fn scratch(&self) -> MatrixFreeScratch {
+        MatrixFreeEngine::scratch(self)
+    }
+    fn sample(&self, net: u64, scratch: &mut MatrixFreeScratch, out: &mut [f64]) {
+        MatrixFreeEngine::sample(self, net, scratch, out)
+    }
+    fn method(&self) -> &'static str {
+        "matrix-free"
+    }
+    fn preferred_batch(&self) -> Option<usize> {
+        // A network costs O(L n c^2): tens of microseconds at config A, so batches must be large
+        // for rayon's fork/join and the per-batch scratch to vanish (docs/engines.md).
+        Some(2048)
     }
 }
