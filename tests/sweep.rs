@@ -269,3 +269,63 @@ fn sweep_csv_is_tidy_and_plots() {
     let bytes = std::fs::read(&png).unwrap();
     assert_eq!(&bytes[..4], b"\x89PNG");
 }
+
+/// `randnet run FILE.toml`: every job runs with its flags, paths relative to the batch file; a
+/// bad job is reported (one line, non-zero exit) before any job runs.
+#[test]
+fn batch_file_runs_jobs() {
+    let dir = tempfile::tempdir().unwrap();
+    let toml = dir.path().join("batch.toml");
+    std::fs::write(
+        &toml,
+        r#"
+[[job]]
+name = "small sample"
+command = "sample"
+[job.args]
+width = 8
+depth = 2
+networks = 200
+format = "json"
+output = "sample.json"
+
+[[job]]
+command = "sweep"
+[job.args]
+widths = "8"
+depths = "1,2"
+networks = 200
+format = "csv"
+output = "sweep.csv"
+plot = "sweep.svg"
+plot-stat = ["output[0]:variance", "output[0]:mean"]
+"#,
+    )
+    .unwrap();
+    let st = bin().arg("run").arg(&toml).status().unwrap();
+    assert!(st.success());
+    let v: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("sample.json")).unwrap()).unwrap();
+    assert_eq!(v["networks"], 200);
+    assert!(std::fs::read_to_string(dir.path().join("sweep.csv"))
+        .unwrap()
+        .contains("\n8,2,"));
+    assert!(std::fs::read_to_string(dir.path().join("sweep.svg"))
+        .unwrap()
+        .contains("<svg"));
+
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[[job]]\ncommand = \"sample\"\n[job.args]\nnetworks = 10\noutput = \"first.json\"\n\n[[job]]\ncommand = \"sample\"\n[job.args]\nactivation = 3\nbogus-flag = 1\n",
+    )
+    .unwrap();
+    let o = bin().arg("run").arg(&bad).output().unwrap();
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(
+        !dir.path().join("first.json").exists(),
+        "a job ran before the bad one was reported"
+    );
+}
