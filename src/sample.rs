@@ -8,7 +8,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use randnet_sampler::inputs::resolve_inputs;
 use randnet_sampler::{
     AdapterPreference, BatchSampler, Combined, CpuDense, CpuGeometry, CpuMatrixFree, GpuContext,
-    GpuDense, Problem,
+    GpuDense, GpuMatrixFree, Problem,
 };
 use randnet_stats::{Accumulator, Statistic};
 use serde::{Deserialize, Serialize};
@@ -175,7 +175,21 @@ pub fn make_sampler(
         })
         .ok(),
     };
-    // auto with a hardware GPU: the GPU's dense engine against the CPU's matrix-free one, by
+    // auto with a hardware GPU and a problem the GPU matrix-free engine takes (Gaussian weights,
+    // K <= 8, output/ntk): that engine, the fastest measured (docs/performance.md: 407 000
+    // networks/s at config A on an H100, against 57 000 for GPU dense and 33 000 for the CPU's
+    // matrix-free engine on 16 cores).
+    if let Some(ctx) = gpu.as_ref() {
+        if backend == Backend::Auto && method == Method::Auto && matrix_free_pays(problem) {
+            if let Ok(sampler) = GpuMatrixFree::new(ctx, problem) {
+                return Ok(Chosen {
+                    sampler: Box::new(sampler),
+                    adapter: Some(ctx.adapter_name().to_string()),
+                });
+            }
+        }
+    }
+    // Otherwise the GPU's dense engine against the CPU's matrix-free one, by
     // their measured costs (docs/performance.md): ~2e11 weights/s on an H100 against ~8 ns per
     // unit of n c^2 work per CPU thread. Wide Gaussian nets go to the CPU's matrix-free engine.
     let gpu = match gpu {
@@ -191,10 +205,14 @@ pub fn make_sampler(
         other => other,
     };
     if let Some(ctx) = gpu {
-        if method == Method::MatrixFree {
-            bail!("the matrix-free engine does not run on the GPU yet; use --backend cpu with --method matrix-free");
-        }
         let name = ctx.adapter_name().to_string();
+        if method == Method::MatrixFree {
+            let sampler = GpuMatrixFree::new(&ctx, problem)?;
+            return Ok(Chosen {
+                sampler: Box::new(sampler),
+                adapter: Some(name),
+            });
+        }
         let sampler = GpuDense::new(&ctx, problem)?;
         return Ok(Chosen {
             sampler: Box::new(sampler),

@@ -21,7 +21,7 @@ use rayon::prelude::*;
 
 pub use dense::DenseEngine;
 pub use geometry::{CurveTrace, GeometryEngine, GeometryScratch, PatternsMethod};
-pub use gpu::{AdapterPreference, GpuContext, GpuDense};
+pub use gpu::{AdapterPreference, GpuContext, GpuDense, GpuMatrixFree};
 
 /// Errors of the engines.
 #[derive(Debug, thiserror::Error)]

@@ -10,7 +10,9 @@
 pub mod bench;
 mod context;
 mod dense;
+mod matrix_free;
 mod shaders;
 
 pub use context::{available_adapters, AdapterPreference, AdapterSummary, GpuContext, PhiloxProbe};
 pub use dense::{GpuDense, GpuDenseOptions};
+pub use matrix_free::GpuMatrixFree;

@@ -1,0 +1,479 @@
+//! The matrix-free engine on the GPU (kernel: shaders/matrix_free.wgsl; CPU twin:
+//! [`crate::MatrixFreeEngine`], derivation in docs/engines.md).
+//!
+//! One workgroup draws one network; one dispatch runs one layer (forward, then backward for the
+//! NTK) of every network of a chunk, so each invocation stays far below lavapipe's 65 535 loop
+//! iterations (docs/gpu.md). The random streams are the CPU twin's (Z^l and Y^l as flat
+//! column-major streams, purposes 5 and 6; the same dead-row compaction), so every network gets
+//! the CPU's values up to f32 rounding wherever both sides find the same ranks and live rows.
+//!
+//! Scope: Gaussian weights, K <= 8 inputs, observables output and NTK; sqnorm, Jacobian norms
+//! and residual networks are [`SamplerError::Unsupported`].
+
+use super::context::GpuContext;
+use super::dense::{act_code, LOOP_BUDGET, PARAMS_BYTES};
+use super::shaders::{ACTIVATION, NORMAL, PHILOX};
+
+const MATRIX_FREE: &str = include_str!("../../../../shaders/matrix_free.wgsl");
+use crate::activation::LayerActivation;
+use crate::{BatchSampler, Problem, SamplerError};
+use randnet_spec::{Parameterization, WeightLaw};
+
+/// Relative eigenvalue cutoff of the f32 factorizations (CPU: `linalg::RANK_RTOL` = 1e-10).
+/// A Gram matrix summed in f32 carries entry errors ~ sqrt(n) 6e-8 λ_max (~1e-6 at n = 300)
+/// and Jacobi in f32 adds ~1e-7 λ_max: exact zeros (coinciding inputs, the rank-1 ΔᵀΔ of the
+/// readout) show up as eigenvalues of 1e-8..1e-6 λ_max, far above 1e-10, so the CPU's cutoff
+/// would keep spurious directions. 1e-6 drops them (at moderate widths); a dropped genuine
+/// direction carries at most sqrt(1e-6) = 1e-3 of the columns' norm.
+pub const RANK_RTOL_F32: f32 = 1e-6;
+
+const NONE: u32 = u32::MAX;
+
+/// The uniform block of shaders/matrix_free.wgsl (`Params`); the field order is the WGSL one.
+/// It has the size of the dense kernel's block, so the context's dense layout serves both.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, bytemuck::Pod, bytemuck::Zeroable)]
+struct MfParams {
+    key: [u32; 2],
+    net_start: u32,
+    count: u32,
+    k: u32,
+    phase: u32,
+    layer: u32,
+    g_off: u32,
+    n_in: u32,
+    n_out: u32,
+    stride: u32,
+    n_values: u32,
+    obs_output: u32,
+    obs_ntk: u32,
+    off_ntk: u32,
+    has_bias: u32,
+    sqrt_cb: f32,
+    scale: f32,
+    rank_off: u32,
+    wfac: f32,
+    bfac: f32,
+    act: u32,
+    act_p: f32,
+    act_m: f32,
+    in_off: u32,
+    out_off: u32,
+    dact_off: u32,
+    h_off: u32,
+    aa_off: u32,
+    pinv_off: u32,
+    d_cur: u32,
+    d_prev: u32,
+}
+
+const _: () = assert!(std::mem::size_of::<MfParams>() as u64 == PARAMS_BYTES);
+
+/// The matrix-free engine on a wgpu device: a [`BatchSampler`] with backend "gpu", method
+/// "matrix-free".
+pub struct GpuMatrixFree {
+    ctx: GpuContext,
+    pipeline: wgpu::ComputePipeline,
+    /// One parameter block per dispatch (chunk-independent fields filled in).
+    blocks: Vec<MfParams>,
+    d: usize,
+    chunk_max: usize,
+    params: wgpu::Buffer,
+    out: wgpu::Buffer,
+    staging: wgpu::Buffer,
+    bind: wgpu::BindGroup,
+    _inputs: wgpu::Buffer,
+    _scratch: wgpu::Buffer,
+    params_align: u64,
+    stride_bytes: u64,
+}
+
+fn unsupported(msg: &str) -> SamplerError {
+    SamplerError::Unsupported(format!("GPU matrix-free engine: {msg}; use --backend cpu"))
+}
+
+impl GpuMatrixFree {
+    pub fn new(ctx: &GpuContext, problem: &Problem) -> Result<Self, SamplerError> {
+        problem.validate()?;
+        let spec = &problem.spec;
+        let observe = problem.observe;
+        if spec.weights != WeightLaw::Gaussian {
+            return Err(SamplerError::Unsupported(format!(
+                "the matrix-free method needs Gaussian weights (got {}); use --method dense",
+                spec.weights
+            )));
+        }
+        if observe.jacobian || observe.sqnorm {
+            return Err(unsupported(
+                "only the output and ntk observables are implemented (not sqnorm, jacobian)",
+            ));
+        }
+        let depth = spec.depth();
+        if (1..=depth + 1).any(|l| spec.is_residual_layer(l)) {
+            return Err(unsupported("residual networks are not implemented"));
+        }
+        let k = problem.inputs.len();
+        if k == 0 || k > 8 {
+            return Err(unsupported("needs 1..=8 inputs"));
+        }
+        let ntk = observe.ntk;
+        let w = spec.layer_widths();
+        let limits = ctx.limits().clone();
+
+        // Workgroup size: 64 threads unless workgroup memory is short.
+        let red = (2 * k * k).max(2) as u32;
+        let mut wg = 64u32.min(limits.max_compute_invocations_per_workgroup);
+        while wg > 16
+            && (red * wg + wg + 4 * 64 + 16) * 4 > limits.max_compute_workgroup_storage_size
+        {
+            wg /= 2;
+        }
+        // Pessimistic loop iterations of one dispatch (one layer) per invocation.
+        let nmax = w.iter().copied().max().unwrap_or(1) as u64;
+        let b = nmax.div_ceil(wg as u64) + 1;
+        let kk = k as u64;
+        let jacobi = 16 * (kk + kk * kk + kk * (kk - 1) / 2 * (2 * kk + 2)) + 4 * kk * kk * kk;
+        let per_layer = b * (6 * kk * kk + 8 * kk + 8) * 2
+            + (wg.trailing_zeros() as u64 + 2) * (2 * kk * kk + 1) * 2
+            + jacobi;
+        if per_layer > LOOP_BUDGET && !ctx.is_hardware() {
+            return Err(unsupported(&format!(
+                "one layer needs ~{per_layer} loop iterations per invocation and the CPU \
+                 adapter {} ends shaders after 65535",
+                ctx.adapter_name()
+            )));
+        }
+
+        // ---- scratch layout of one network (f32 words) ----
+        let mut off = 0usize;
+        let mut in_off = vec![0usize; depth + 1];
+        for (m, o) in in_off.iter_mut().enumerate() {
+            *o = off;
+            off += w[m] * k;
+        }
+        let mut dact_off = vec![0usize; depth + 1];
+        for (m, o) in dact_off.iter_mut().enumerate().skip(1) {
+            *o = off;
+            off += w[m] * k;
+        }
+        let mut h_off = vec![NONE; depth + 2];
+        let mut pinv_off = vec![NONE; depth + 2];
+        let mut aa_off = vec![0u32; depth + 2];
+        for l in 1..=depth + 1 {
+            aa_off[l] = off as u32;
+            off += k * k;
+            if ntk && l >= 2 {
+                h_off[l] = off as u32;
+                off += w[l] * k;
+                pinv_off[l] = off as u32;
+                off += k * k;
+            }
+        }
+        let dsize = if ntk { nmax as usize * k } else { 0 };
+        let d_off = [off, off + dsize];
+        off += 2 * dsize;
+        let g_off = off;
+        if ntk {
+            off += (nmax as usize + 1) * k;
+        }
+        let stride = off.max(1);
+        let stride_bytes = stride as u64 * 4;
+
+        // ---- values ----
+        let npairs = k * (k + 1) / 2;
+        let off_ntk = if observe.output { k } else { 0 };
+        let d = off_ntk + if ntk { npairs } else { 0 };
+        debug_assert_eq!(d, problem.n_values());
+
+        // ---- chunk size ----
+        let max_binding = limits
+            .max_storage_buffer_binding_size
+            .min(limits.max_buffer_size);
+        if stride_bytes > max_binding || stride > u32::MAX as usize / 8 {
+            return Err(SamplerError::TooLarge(format!(
+                "one network needs {} MiB of GPU working memory, more than the adapter's \
+                 storage-buffer limit ({} MiB)",
+                stride_bytes >> 20,
+                max_binding >> 20
+            )));
+        }
+        let cap: u64 = if ctx.is_hardware() {
+            1 << 31
+        } else {
+            256 << 20
+        };
+        let nets_cap: u64 = if ctx.is_hardware() { 65_535 } else { 2048 };
+        let chunk_max = (cap.min(max_binding) / stride_bytes)
+            .min(max_binding / (d.max(1) as u64 * 4))
+            .min(limits.max_compute_workgroups_per_dimension as u64)
+            .min(nets_cap)
+            .max(1) as usize;
+
+        // ---- per-dispatch parameter blocks ----
+        let key = crate::philox::key_of_seed(problem.seed);
+        let proto = MfParams {
+            key,
+            k: k as u32,
+            g_off: g_off as u32,
+            stride: stride as u32,
+            n_values: d as u32,
+            obs_output: observe.output as u32,
+            obs_ntk: ntk as u32,
+            off_ntk: off_ntk as u32,
+            has_bias: (spec.cb > 0.0) as u32,
+            sqrt_cb: spec.cb.sqrt() as f32,
+            rank_off: NONE,
+            ..Default::default()
+        };
+        let mut blocks = Vec::new();
+        for l in 1..=depth + 1 {
+            let (n_in, n_out) = (w[l - 1], w[l]);
+            let (kind, p, m) = if l <= depth {
+                act_code(LayerActivation::resolve(spec, n_out))
+            } else {
+                (0, 1.0, 1.0)
+            };
+            blocks.push(MfParams {
+                phase: 0,
+                layer: l as u32,
+                n_in: n_in as u32,
+                n_out: n_out as u32,
+                scale: (spec.cw / n_in as f64).sqrt() as f32,
+                act: kind,
+                act_p: p,
+                act_m: m,
+                in_off: in_off[l - 1] as u32,
+                out_off: if l <= depth { in_off[l] as u32 } else { NONE },
+                dact_off: if l <= depth { dact_off[l] as u32 } else { NONE },
+                h_off: h_off[l],
+                aa_off: aa_off[l],
+                pinv_off: pinv_off[l],
+                ..proto
+            });
+        }
+        if ntk {
+            for l in (1..=depth + 1).rev() {
+                let (n_in, n_out) = (w[l - 1], w[l]);
+                let (wfac, bfac) = match spec.parameterization {
+                    Parameterization::Ntk => (spec.cw / n_in as f64, spec.cb),
+                    Parameterization::Standard => (1.0, if spec.cb > 0.0 { 1.0 } else { 0.0 }),
+                };
+                blocks.push(MfParams {
+                    phase: if l == depth + 1 { 2 } else { 1 },
+                    layer: l as u32,
+                    n_in: n_in as u32,
+                    n_out: n_out as u32,
+                    scale: (spec.cw / n_in as f64).sqrt() as f32,
+                    wfac: wfac as f32,
+                    bfac: bfac as f32,
+                    in_off: in_off[l - 1] as u32,
+                    out_off: NONE,
+                    dact_off: if l >= 2 { dact_off[l - 1] as u32 } else { NONE },
+                    h_off: if l >= 2 { h_off[l] } else { 0 },
+                    aa_off: aa_off[l],
+                    pinv_off: if l >= 2 { pinv_off[l] } else { NONE },
+                    d_cur: d_off[l % 2] as u32,
+                    d_prev: d_off[(l - 1) % 2] as u32,
+                    ..proto
+                });
+            }
+        }
+
+        // ---- buffers ----
+        use wgpu::BufferUsages as U;
+        let n0 = w[0];
+        let mut xs = vec![0f32; n0 * k];
+        for (a, x) in problem.inputs.iter().enumerate() {
+            for j in 0..n0 {
+                xs[a * n0 + j] = x[j] as f32;
+            }
+        }
+        let queue = ctx.queue();
+        // Σ^1 depends only on the inputs: factored once here in f64 exactly as the CPU twin
+        // does (its eigenvector order and signs then match; equal-norm inputs make Jacobi's
+        // first rotation a rounding decision). Appended to the inputs: gram, rank, S.
+        let host_off = xs.len();
+        {
+            let s2 = spec.cw / n0 as f64;
+            let mut gram = vec![0.0f64; k * k];
+            let mut sig = vec![0.0f64; k * k];
+            for a in 0..k {
+                for b in 0..k {
+                    // The CPU twin's summation order (crate::dense::dot), so the same bits.
+                    let g = crate::dense::dot(&problem.inputs[a], &problem.inputs[b]);
+                    gram[a * k + b] = g;
+                    sig[a * k + b] = s2 * g + spec.cb;
+                }
+            }
+            let mut f = crate::linalg::PsdFactor::default();
+            f.factor(&sig, k, false);
+            xs.extend(gram.iter().map(|&v| v as f32));
+            xs.push(f.rank as f32);
+            xs.extend(f.sqrt.iter().map(|&v| v as f32));
+        }
+        blocks[0].rank_off = host_off as u32;
+        let input_bytes: &[u8] = bytemuck::cast_slice(&xs);
+        let inputs = ctx.buffer(
+            "matrix-free inputs",
+            input_bytes.len().max(16) as u64,
+            U::STORAGE | U::COPY_DST,
+        )?;
+        queue.write_buffer(&inputs, 0, input_bytes);
+        let scratch = ctx.buffer(
+            "matrix-free scratch",
+            chunk_max as u64 * stride_bytes,
+            U::STORAGE,
+        )?;
+        let params_align = (limits.min_uniform_buffer_offset_alignment as u64).max(PARAMS_BYTES);
+        let params = ctx.buffer(
+            "matrix-free params",
+            params_align * blocks.len() as u64,
+            U::UNIFORM | U::COPY_DST,
+        )?;
+        let out_bytes = (chunk_max * d * 4) as u64;
+        let out = ctx.buffer("matrix-free out", out_bytes, U::STORAGE | U::COPY_SRC)?;
+        let staging = ctx.buffer("matrix-free staging", out_bytes, U::MAP_READ | U::COPY_DST)?;
+        let bind = ctx.device().create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("matrix-free"),
+            layout: ctx.dense_layout(),
+            entries: &[
+                wgpu::BindGroupEntry {
+                    binding: 0,
+                    resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                        buffer: &params,
+                        offset: 0,
+                        size: wgpu::BufferSize::new(PARAMS_BYTES),
+                    }),
+                },
+                // Binding 1 (the dense kernel's layer table) is unused here.
+                wgpu::BindGroupEntry {
+                    binding: 1,
+                    resource: inputs.as_entire_binding(),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 2,
+                    resource: inputs.as_entire_binding(),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 3,
+                    resource: scratch.as_entire_binding(),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 4,
+                    resource: out.as_entire_binding(),
+                },
+            ],
+        });
+        let source = format!(
+            "const WG: u32 = {wg}u;\nconst RED: u32 = {red}u;\nconst RANK_RTOL_F32: f32 = {RANK_RTOL_F32:e};\n{PHILOX}\n{NORMAL}\n{ACTIVATION}\n{MATRIX_FREE}"
+        );
+        let pipeline = ctx.pipeline("matrix_free", &source, "mf_main", true)?;
+        ctx.check()?;
+        Ok(GpuMatrixFree {
+            ctx: ctx.clone(),
+            pipeline,
+            blocks,
+            d,
+            chunk_max,
+            params,
+            out,
+            staging,
+            bind,
+            _inputs: inputs,
+            _scratch: scratch,
+            params_align,
+            stride_bytes,
+        })
+    }
+
+    /// Networks per dispatch.
+    pub fn chunk_size(&self) -> usize {
+        self.chunk_max
+    }
+
+    /// GPU working memory of one network in bytes.
+    pub fn bytes_per_network(&self) -> u64 {
+        self.stride_bytes
+    }
+
+    /// Dispatches per chunk (one per layer forward, one per layer backward with the NTK).
+    pub fn dispatches_per_chunk(&self) -> usize {
+        self.blocks.len()
+    }
+
+    fn run_chunk(&self, net_start: u64, count: usize, out: &mut [f64]) -> Result<(), SamplerError> {
+        let align = self.params_align as usize;
+        let mut bytes = vec![0u8; align * self.blocks.len()];
+        for (i, b) in self.blocks.iter().enumerate() {
+            let mut p = *b;
+            p.net_start = net_start as u32;
+            p.count = count as u32;
+            bytes[i * align..i * align + PARAMS_BYTES as usize]
+                .copy_from_slice(bytemuck::bytes_of(&p));
+        }
+        let queue = self.ctx.queue();
+        queue.write_buffer(&self.params, 0, &bytes);
+        let mut enc = self
+            .ctx
+            .device()
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("matrix-free"),
+            });
+        {
+            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("matrix-free"),
+                timestamp_writes: None,
+            });
+            pass.set_pipeline(&self.pipeline);
+            for i in 0..self.blocks.len() {
+                pass.set_bind_group(0, &self.bind, &[(i * align) as u32]);
+                pass.dispatch_workgroups(count as u32, 1, 1);
+            }
+        }
+        let nbytes = (count * self.d * 4) as u64;
+        enc.copy_buffer_to_buffer(&self.out, 0, &self.staging, 0, nbytes);
+        let idx = queue.submit([enc.finish()]);
+        self.ctx.read_mapped(&self.staging, nbytes, idx, |b| {
+            let vals: &[f32] = bytemuck::cast_slice(b);
+            for (o, v) in out.iter_mut().zip(vals) {
+                *o = *v as f64;
+            }
+        })
+    }
+}
+
+impl BatchSampler for GpuMatrixFree {
+    fn n_values(&self) -> usize {
+        self.d
+    }
+
+    fn sample_batch(
+        &mut self,
+        start: u64,
+        count: usize,
+        out: &mut [f64],
+    ) -> Result<(), SamplerError> {
+        let d = self.d;
+        assert!(out.len() >= count * d, "output slice too short");
+        self.ctx.check()?;
+        let mut done = 0usize;
+        while done < count {
+            let n = self.chunk_max.min(count - done);
+            self.run_chunk(start + done as u64, n, &mut out[done * d..(done + n) * d])?;
+            done += n;
+        }
+        self.ctx.check()
+    }
+
+    fn backend(&self) -> &'static str {
+        "gpu"
+    }
+
+    fn method(&self) -> &'static str {
+        "matrix-free"
+    }
+
+    fn preferred_batch(&self) -> Option<usize> {
+        Some(self.chunk_max * 4)
+    }
+}

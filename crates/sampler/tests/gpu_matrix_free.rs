@@ -1,0 +1,239 @@
+//! The GPU matrix-free engine (shaders/matrix_free.wgsl) against its CPU twin (MatrixFreeEngine,
+//! f64): same seed, same random streams (Z^l, Y^l), so per-network values agree up to f32
+//! rounding wherever both sides find the same ranks and the same live rows.
+//!
+//! Tolerance: |gpu - cpu| <= RTOL * max(|cpu|, rms of that observable over the networks drawn),
+//! RTOL = 1e-3. Larger than the dense engine's (2e-5 / 5e-5): besides f32 sums, each layer runs
+//! an f32 Jacobi eigendecomposition and applies Σ⁺, whose small eigenvalues amplify rounding
+//! (docs/gpu.md, "GPU matrix-free"). Cases: tanh and erf (σ' never exactly 0, so live rows agree
+//! on both sides), K = 1, 2, 3, widths 37 and 100 (not multiples of the workgroup size), with and
+//! without bias, depth up to 16. ReLU nets are compared in distribution: an f32 pre-activation
+//! near 0 can land on the other side than in f64, which changes a live row and shifts every
+//! later stream index, so per-network values legitimately differ.
+//! Every test skips (prints SKIP and returns) when the machine has no GPU adapter.
+
+use randnet_sampler::gpu::{available_adapters, AdapterPreference, GpuContext, GpuMatrixFree};
+use randnet_sampler::inputs::resolve_inputs;
+use randnet_sampler::{BatchSampler, MatrixFreeEngine, NetworkEngine, Problem, SamplerError};
+use randnet_spec::{Activation, InputSpec, NetworkSpec, Observe, Parameterization, WeightLaw};
+use std::sync::OnceLock;
+
+fn ctx() -> Option<&'static GpuContext> {
+    static CTX: OnceLock<Option<GpuContext>> = OnceLock::new();
+    CTX.get_or_init(|| {
+        if available_adapters().is_empty() {
+            eprintln!("SKIP: no GPU adapter (install mesa-vulkan-drivers for lavapipe)");
+            return None;
+        }
+        let c = GpuContext::new(AdapterPreference::default()).expect("GPU context");
+        eprintln!("GPU tests on: {}", c.adapter_summary());
+        Some(c)
+    })
+    .as_ref()
+}
+
+const OUT_NTK: Observe = Observe {
+    output: true,
+    ntk: true,
+    ..Observe::NONE
+};
+
+fn problem(
+    act: &str,
+    hidden: Vec<usize>,
+    k: usize,
+    cb: f64,
+    observe: Observe,
+    seed: u64,
+) -> Problem {
+    let n0 = 7;
+    let spec = NetworkSpec::new(
+        n0,
+        hidden,
+        1,
+        act.parse::<Activation>().unwrap(),
+        None,
+        cb,
+        Parameterization::Ntk,
+        None,
+        WeightLaw::Gaussian,
+    )
+    .unwrap();
+    Problem {
+        inputs: resolve_inputs(&InputSpec::Random { count: k }, n0, seed),
+        spec,
+        observe,
+        seed,
+    }
+}
+
+fn cpu_values(p: &Problem, start: u64, count: usize) -> Vec<f64> {
+    let e = MatrixFreeEngine::new(p).unwrap();
+    let d = p.n_values();
+    let mut s = NetworkEngine::scratch(&e);
+    let mut out = vec![0.0; count * d];
+    for i in 0..count {
+        e.sample(start + i as u64, &mut s, &mut out[i * d..(i + 1) * d]);
+    }
+    out
+}
+
+fn gpu_values(ctx: &GpuContext, p: &Problem, start: u64, count: usize) -> Vec<f64> {
+    let mut g = GpuMatrixFree::new(ctx, p).unwrap();
+    assert_eq!((g.backend(), g.method()), ("gpu", "matrix-free"));
+    assert_eq!(g.n_values(), p.n_values());
+    let mut out = vec![f64::NAN; count * p.n_values()];
+    g.sample_batch(start, count, &mut out).unwrap();
+    out
+}
+
+const RTOL: f64 = 1e-3;
+
+fn check(act: &str, hidden: Vec<usize>, k: usize, cb: f64, observe: Observe) {
+    let Some(ctx) = ctx() else { return };
+    let p = problem(act, hidden.clone(), k, cb, observe, 20261123);
+    let (start, count) = (5u64, 16usize);
+    let names = p.names();
+    let d = names.len();
+    let cpu = cpu_values(&p, start, count);
+    let gpu = gpu_values(ctx, &p, start, count);
+    let mut worst = 0.0f64;
+    for (v, name) in names.iter().enumerate() {
+        let rms = ((0..count).map(|i| cpu[i * d + v].powi(2)).sum::<f64>() / count as f64).sqrt();
+        for i in 0..count {
+            let (g, c) = (gpu[i * d + v], cpu[i * d + v]);
+            let scale = c.abs().max(rms);
+            let err = (g - c).abs() / scale;
+            assert!(
+                err <= RTOL,
+                "{act} {hidden:?} K={k} cb={cb}: network {} {name}: gpu {g} cpu {c} \
+                 (relative error {err:.2e} > {RTOL:e})",
+                start + i as u64
+            );
+            worst = worst.max(err);
+        }
+    }
+    eprintln!("{act} {hidden:?} K={k} cb={cb}: worst relative error {worst:.2e}");
+}
+
+#[test]
+fn tanh_and_erf_match_cpu_twin() {
+    for act in ["tanh", "erf"] {
+        for k in [1, 2, 3] {
+            check(act, vec![37, 37, 37], k, 0.0, OUT_NTK);
+            check(act, vec![100, 37], k, 0.1, OUT_NTK);
+        }
+    }
+}
+
+#[test]
+fn deep_tanh_matches_cpu_twin() {
+    check("tanh", vec![37; 16], 2, 0.05, OUT_NTK);
+    check("erf", vec![100; 8], 3, 0.0, OUT_NTK);
+}
+
+#[test]
+fn output_only_and_ntk_only() {
+    check(
+        "tanh",
+        vec![37, 100],
+        2,
+        0.1,
+        Observe {
+            output: true,
+            ..Observe::NONE
+        },
+    );
+    check(
+        "erf",
+        vec![37, 100],
+        3,
+        0.0,
+        Observe {
+            ntk: true,
+            ..Observe::NONE
+        },
+    );
+}
+
+#[test]
+fn unsupported_observables_are_refused() {
+    let Some(ctx) = ctx() else { return };
+    let p = problem(
+        "tanh",
+        vec![20],
+        2,
+        0.0,
+        Observe {
+            sqnorm: true,
+            ..OUT_NTK
+        },
+        1,
+    );
+    assert!(matches!(
+        GpuMatrixFree::new(ctx, &p),
+        Err(SamplerError::Unsupported(_))
+    ));
+    let p = problem(
+        "tanh",
+        vec![20],
+        2,
+        0.0,
+        Observe {
+            jacobian: true,
+            ..OUT_NTK
+        },
+        1,
+    );
+    assert!(matches!(
+        GpuMatrixFree::new(ctx, &p),
+        Err(SamplerError::Unsupported(_))
+    ));
+}
+
+/// ReLU: per-network values may differ (f32 sign flips near 0 change the live rows), so the
+/// means and variances of every observable are compared: |Δ| <= 4.5 combined standard errors.
+#[test]
+fn relu_matches_cpu_twin_in_distribution() {
+    let Some(ctx) = ctx() else { return };
+    let p = problem("relu", vec![37, 37, 37], 2, 0.05, OUT_NTK, 7);
+    let count = 4000;
+    let names = p.names();
+    let d = names.len();
+    let cpu = cpu_values(&p, 0, count);
+    // Different networks on the GPU, so the two samples are independent.
+    let gpu = gpu_values(ctx, &p, count as u64, count);
+    let mut same = 0usize;
+    let cpu_same = cpu_values(&p, count as u64, count);
+    for (g, c) in gpu.iter().zip(&cpu_same) {
+        if (g - c).abs() <= RTOL * c.abs().max(1e-3) {
+            same += 1;
+        }
+    }
+    eprintln!("relu: {same} of {} values agree per network", count * d);
+    let n = count as f64;
+    for (v, name) in names.iter().enumerate() {
+        let col = |x: &[f64]| -> Vec<f64> { (0..count).map(|i| x[i * d + v]).collect() };
+        let (a, b) = (col(&cpu), col(&gpu));
+        let mean = |x: &[f64]| x.iter().sum::<f64>() / n;
+        let (ma, mb) = (mean(&a), mean(&b));
+        let var = |x: &[f64], m: f64| x.iter().map(|y| (y - m).powi(2)).sum::<f64>() / (n - 1.0);
+        let (va, vb) = (var(&a, ma), var(&b, mb));
+        let z_mean = (ma - mb).abs() / ((va + vb) / n).sqrt();
+        // Standard error of a sample variance: sqrt((m4 - v^2) / n).
+        let m4 = |x: &[f64], m: f64| x.iter().map(|y| (y - m).powi(4)).sum::<f64>() / n;
+        let se_v = ((m4(&a, ma) - va * va) / n + (m4(&b, mb) - vb * vb) / n).sqrt();
+        let z_var = (va - vb).abs() / se_v;
+        eprintln!("relu {name}: mean cpu {ma:.4} gpu {mb:.4} (z {z_mean:.2}), var cpu {va:.4} gpu {vb:.4} (z {z_var:.2})");
+        assert!(
+            z_mean <= 4.5 && z_var <= 4.5,
+            "relu {name}: z_mean {z_mean:.2} z_var {z_var:.2}"
+        );
+    }
+    // Most values should still agree network by network (same streams).
+    assert!(
+        same * 2 > count * d,
+        "only {same} of {} ReLU values agree",
+        count * d
+    );
+}

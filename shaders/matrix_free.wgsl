@@ -1,0 +1,516 @@
+// The matrix-free engine on the GPU (CPU twin: crates/sampler/src/matrix_free.rs,
+// MatrixFreeEngine::sample; derivation: docs/engines.md). One workgroup draws one network; one
+// dispatch runs one layer of every network of the chunk (phase 0: forward layer `layer`; phase 1:
+// backward layer `layer`; phase 2: the first backward layer L+1, with delta^{L+1} = e_0 implicit
+// and the NTK sums zeroed), so no invocation runs near lavapipe's 65535 loop iterations.
+//
+// Prepended by the host (crates/sampler/src/gpu/matrix_free.rs): philox.wgsl, normal.wgsl,
+// activation.wgsl and the constants WG (workgroup size, a power of two), RED (values reduced at
+// once, >= 2 K^2) and RANK_RTOL_F32. K <= 8 columns (no Jacobian tangents: c = K).
+//
+// Every n x K block in `scratch` is column-major ([a * n + i]) as on the CPU. Thread t owns the
+// contiguous rows [t B, (t + 1) B), B = ceil(n / WG): consecutive elements of the flat Gaussian
+// streams then share Philox blocks (a 4-value cache per stream column), and the live-row ranks
+// of the backward pass are a workgroup exclusive scan of per-thread counts, in row order.
+// Sums over rows are per-thread partial sums, then tree reductions in workgroup memory (f32).
+// The K x K eigendecompositions (cyclic Jacobi, as linalg::sym_eigen) run on thread 0.
+
+struct Params {
+    key: vec2<u32>,
+    net_start: u32,
+    count: u32,
+    k: u32,
+    phase: u32,       // 0 forward, 1 backward, 2 first backward (readout)
+    layer: u32,       // l = 1..L+1
+    g_off: u32,       // scratch offset of G~ ((n_max + 1) x K, column stride n_in + 1)
+    n_in: u32,
+    n_out: u32,
+    stride: u32,      // f32 words of scratch per network
+    n_values: u32,
+    obs_output: u32,
+    obs_ntk: u32,
+    off_ntk: u32,
+    has_bias: u32,
+    sqrt_cb: f32,
+    scale: f32,       // sqrt(C_W / n_in)
+    rank_off: u32,    // layer 1: offset in `inputs` of the host's f64 factor, else NONE
+    wfac: f32,        // NTK factors of this layer
+    bfac: f32,
+    act: u32,         // activation of z^l (forward, l <= L)
+    act_p: f32,
+    act_m: f32,
+    in_off: u32,      // A^{l-1} = a^{l-1}, [a * n_in + j]
+    out_off: u32,     // a^l (forward, l <= L), else NONE
+    dact_off: u32,    // forward: sigma'(z^l); backward: sigma'(z^{l-1}) (n_in rows)
+    h_off: u32,       // H^l, kept for the backward pass (NONE when not kept)
+    aa_off: u32,      // a^{l-1} . a^{l-1}' (K x K)
+    pinv_off: u32,    // Sigma^l+ (K x K), NONE when not kept
+    d_cur: u32,       // backward: delta^l (n_out rows)
+    d_prev: u32,      // backward: delta^{l-1} (n_in rows)
+}
+
+const NONE: u32 = 0xFFFFFFFFu;
+const PURPOSE_MF_FORWARD: u32 = 5u;
+const PURPOSE_MF_BACKWARD: u32 = 6u;
+const MAX_SWEEPS: u32 = 16u;
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(2) var<storage, read> inputs: array<f32>;        // [a * n0 + j]
+@group(0) @binding(3) var<storage, read_write> scratch: array<f32>;
+@group(0) @binding(4) var<storage, read_write> out: array<f32>;     // [net * n_values + v]
+
+var<workgroup> red: array<f32, RED * WG>;
+var<workgroup> scan: array<u32, WG>;
+var<workgroup> fac: array<f32, 64>;    // square-root factor, rank x K, [m * K + c]
+var<workgroup> pinvw: array<f32, 64>;  // pseudo-inverse, K x K
+var<workgroup> cmat: array<f32, 64>;   // H^T Delta, [c * K + a]
+var<workgroup> mm: array<f32, 64>;     // M = s Sigma+ (C - R), [c * K + a]
+var<workgroup> gbias: array<f32, 8>;   // the bias row of G~
+var<workgroup> info: array<u32, 4>;    // [0]: rank
+
+fn wg_reduce(t: u32, nr: u32) {
+    workgroupBarrier();
+    for (var s = WG / 2u; s > 0u; s = s >> 1u) {
+        if (t < s) {
+            for (var r = 0u; r < nr; r = r + 1u) {
+                red[r * WG + t] = red[r * WG + t] + red[r * WG + t + s];
+            }
+        }
+        workgroupBarrier();
+    }
+}
+
+// Cyclic Jacobi eigendecomposition of the symmetric n x n matrix a (row-major, destroyed), as
+// linalg::sym_eigen (same sweep order and rotation formulas, so the eigenvectors come out in the
+// same order and with the same signs as on the CPU): w[m] eigenvalue, column m of v its vector.
+fn sym_eigen(a: ptr<function, array<f32, 64>>, n: u32, v: ptr<function, array<f32, 64>>,
+             w: ptr<function, array<f32, 8>>) {
+    var amax = 0.0;
+    for (var i = 0u; i < n * n; i = i + 1u) {
+        (*v)[i] = select(0.0, 1.0, (i / n) == (i % n));
+        amax = max(amax, abs((*a)[i]));
+    }
+    if (amax == 0.0) {
+        for (var i = 0u; i < n; i = i + 1u) { (*w)[i] = 0.0; }
+        return;
+    }
+    let inv = 1.0 / amax;
+    for (var i = 0u; i < n * n; i = i + 1u) { (*a)[i] = (*a)[i] * inv; }
+    for (var sweep = 0u; sweep < MAX_SWEEPS; sweep = sweep + 1u) {
+        var off = 0.0;
+        var diag = 0.0;
+        for (var p = 0u; p < n; p = p + 1u) {
+            diag = diag + (*a)[p * n + p] * (*a)[p * n + p];
+            for (var q = p + 1u; q < n; q = q + 1u) {
+                off = off + (*a)[p * n + q] * (*a)[p * n + q];
+            }
+        }
+        // f32: an off-diagonal norm ~1e-6 of the whole is at rounding level.
+        if (off == 0.0 || off <= 1e-12 * (diag + 2.0 * off)) {
+            break;
+        }
+        for (var p = 0u; p < n; p = p + 1u) {
+            for (var q = p + 1u; q < n; q = q + 1u) {
+                let apq = (*a)[p * n + q];
+                if (apq == 0.0) {
+                    continue;
+                }
+                let app = (*a)[p * n + p];
+                let aqq = (*a)[q * n + q];
+                let theta = (aqq - app) / (2.0 * apq);
+                var t = 0.0;
+                if (abs(theta) > 1e18) {
+                    t = 0.5 / theta;
+                } else {
+                    let r = 1.0 / (abs(theta) + sqrt(theta * theta + 1.0));
+                    t = select(r, -r, theta < 0.0);
+                }
+                let c = 1.0 / sqrt(t * t + 1.0);
+                let s = t * c;
+                (*a)[p * n + p] = app - t * apq;
+                (*a)[q * n + q] = aqq + t * apq;
+                (*a)[p * n + q] = 0.0;
+                (*a)[q * n + p] = 0.0;
+                for (var r = 0u; r < n; r = r + 1u) {
+                    if (r != p && r != q) {
+                        let arp = (*a)[r * n + p];
+                        let arq = (*a)[r * n + q];
+                        let nrp = c * arp - s * arq;
+                        let nrq = s * arp + c * arq;
+                        (*a)[r * n + p] = nrp;
+                        (*a)[p * n + r] = nrp;
+                        (*a)[r * n + q] = nrq;
+                        (*a)[q * n + r] = nrq;
+                    }
+                }
+                for (var r = 0u; r < n; r = r + 1u) {
+                    let vrp = (*v)[r * n + p];
+                    let vrq = (*v)[r * n + q];
+                    (*v)[r * n + p] = c * vrp - s * vrq;
+                    (*v)[r * n + q] = s * vrp + c * vrq;
+                }
+            }
+        }
+    }
+    for (var i = 0u; i < n; i = i + 1u) {
+        (*w)[i] = (*a)[i * n + i] * amax;
+    }
+}
+
+// linalg::PsdFactor::factor in f32: eigenpairs with lambda > RANK_RTOL_F32 lambda_max; the
+// factor goes to `fac` (rank x n), the pseudo-inverse (when asked) to `pinvw`. Returns the rank.
+fn psd_factor(sig: ptr<function, array<f32, 64>>, n: u32, want_pinv: bool) -> u32 {
+    var v: array<f32, 64>;
+    var w: array<f32, 8>;
+    sym_eigen(sig, n, &v, &w);
+    var lmax = 0.0;
+    for (var m = 0u; m < n; m = m + 1u) { lmax = max(lmax, w[m]); }
+    let cut = RANK_RTOL_F32 * lmax;
+    if (want_pinv) {
+        for (var i = 0u; i < n * n; i = i + 1u) { pinvw[i] = 0.0; }
+    }
+    var r = 0u;
+    for (var m = 0u; m < n; m = m + 1u) {
+        let lam = w[m];
+        if (lam > cut) {
+            let s = sqrt(lam);
+            for (var i = 0u; i < n; i = i + 1u) {
+                fac[r * n + i] = s * v[i * n + m];
+            }
+            if (want_pinv) {
+                let inv = 1.0 / lam;
+                for (var i = 0u; i < n; i = i + 1u) {
+                    let vi = v[i * n + m] * inv;
+                    for (var j = 0u; j < n; j = j + 1u) {
+                        pinvw[i * n + j] = pinvw[i * n + j] + vi * v[j * n + m];
+                    }
+                }
+            }
+            r = r + 1u;
+        }
+    }
+    return r;
+}
+
+fn block_len(n: u32) -> u32 {
+    return (n + WG - 1u) / WG;
+}
+
+@compute @workgroup_size(WG)
+fn mf_main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+    let net_local = wid.x;
+    if (net_local >= params.count) {
+        return;
+    }
+    if (params.phase == 0u) {
+        forward(net_local, lid.x);
+    } else {
+        backward(net_local, lid.x);
+    }
+}
+
+fn forward(net_local: u32, t: u32) {
+    let key = params.key;
+    let net = params.net_start + net_local;
+    let base = net_local * params.stride;
+    let outb = net_local * params.n_values;
+    let k = params.k;
+    let n_in = params.n_in;
+    let n_out = params.n_out;
+    let l = params.layer;
+    let ain = base + params.in_off;
+    let bi = block_len(n_in);
+    let j0 = min(t * bi, n_in);
+    let j1 = min(j0 + bi, n_in);
+
+    if (l == 1u) {
+        for (var j = j0; j < j1; j = j + 1u) {
+            for (var a = 0u; a < k; a = a + 1u) {
+                scratch[ain + a * n_in + j] = inputs[a * n_in + j];
+            }
+        }
+        storageBarrier();
+    }
+
+    // Layer 1: A^0 = the inputs, the same for every network, so the host factored Sigma^1 in
+    // f64 exactly as the CPU twin does (equal-norm inputs give equal diagonal entries, where
+    // Jacobi's first rotation direction is decided by rounding): gram, rank, S from `inputs`.
+    if (params.rank_off != NONE) {
+        if (t == 0u) {
+            let ho = params.rank_off;
+            for (var x = 0u; x < k * k; x = x + 1u) {
+                scratch[base + params.aa_off + x] = inputs[ho + x];
+            }
+            let r = u32(inputs[ho + k * k]);
+            for (var x = 0u; x < r * k; x = x + 1u) {
+                fac[x] = inputs[ho + k * k + 1u + x];
+            }
+            info[0] = r;
+        }
+    } else {
+    // Gram matrix A^T A: K (K + 1) / 2 partial dot products, reduced over the workgroup.
+    var p = 0u;
+    for (var a = 0u; a < k; a = a + 1u) {
+        for (var b = a; b < k; b = b + 1u) {
+            var s = 0.0;
+            for (var j = j0; j < j1; j = j + 1u) {
+                s = s + scratch[ain + a * n_in + j] * scratch[ain + b * n_in + j];
+            }
+            red[p * WG + t] = s;
+            p = p + 1u;
+        }
+    }
+    wg_reduce(t, p);
+    if (t == 0u) {
+        var sig: array<f32, 64>;
+        let scale2 = params.scale * params.scale;
+        let cb = params.sqrt_cb * params.sqrt_cb;
+        var q = 0u;
+        for (var a = 0u; a < k; a = a + 1u) {
+            for (var b = a; b < k; b = b + 1u) {
+                let g = red[q * WG];
+                scratch[base + params.aa_off + a * k + b] = g;
+                scratch[base + params.aa_off + b * k + a] = g;
+                let sv = scale2 * g + cb;
+                sig[a * k + b] = sv;
+                sig[b * k + a] = sv;
+                q = q + 1u;
+            }
+        }
+        let keep = params.pinv_off != NONE;
+        info[0] = psd_factor(&sig, k, keep);
+        if (keep) {
+            for (var i = 0u; i < k * k; i = i + 1u) {
+                scratch[base + params.pinv_off + i] = pinvw[i];
+            }
+        }
+    }
+    }
+    workgroupBarrier();
+    let r = info[0];
+
+    // H = Z S: Z (n_out x r) element (i, m) is element m n_out + i of the flat stream.
+    let tag5 = stream_tag(PURPOSE_MF_FORWARD, l);
+    let bo = block_len(n_out);
+    let i0 = min(t * bo, n_out);
+    let i1 = min(i0 + bo, n_out);
+    var cidx: array<u32, 8>;
+    var cval: array<vec4<f32>, 8>;
+    for (var m = 0u; m < 8u; m = m + 1u) { cidx[m] = NONE; }
+    for (var i = i0; i < i1; i = i + 1u) {
+        var hv: array<f32, 8>;
+        for (var c = 0u; c < k; c = c + 1u) { hv[c] = 0.0; }
+        for (var m = 0u; m < r; m = m + 1u) {
+            let e = m * n_out + i;
+            let blk = e >> 2u;
+            if (cidx[m] != blk) {
+                cidx[m] = blk;
+                cval[m] = normals4(philox4x32_10(vec4<u32>(net, tag5, 0u, blk), key));
+            }
+            let z = cval[m][e & 3u];
+            for (var c = 0u; c < k; c = c + 1u) {
+                hv[c] = hv[c] + fac[m * k + c] * z;
+            }
+        }
+        for (var a = 0u; a < k; a = a + 1u) {
+            let h = hv[a];
+            if (params.h_off != NONE) {
+                scratch[base + params.h_off + a * n_out + i] = h;
+            }
+            if (params.out_off != NONE) {
+                let ad = act_eval(params.act, params.act_p, params.act_m, h);
+                scratch[base + params.out_off + a * n_out + i] = ad.x;
+                scratch[base + params.dact_off + a * n_out + i] = ad.y;
+            } else if (i == 0u && params.obs_output != 0u) {
+                out[outb + a] = h;
+            }
+        }
+    }
+}
+
+fn backward(net_local: u32, t: u32) {
+    let key = params.key;
+    let net = params.net_start + net_local;
+    let base = net_local * params.stride;
+    let outb = net_local * params.n_values;
+    let k = params.k;
+    let n_in = params.n_in;
+    let n_out = params.n_out;
+    let l = params.layer;
+    let first = params.phase == 2u;
+    let rows = select(n_out, 1u, first);
+    let ain = base + params.in_off;
+    let dcur = base + params.d_cur;
+    let hb = base + params.h_off;
+
+    // Delta^T Delta (K x K) and C = H^T Delta (K x K) over the rows of delta.
+    let br = block_len(rows);
+    let i0 = min(t * br, rows);
+    let i1 = min(i0 + br, rows);
+    for (var x = 0u; x < 2u * k * k; x = x + 1u) { red[x * WG + t] = 0.0; }
+    for (var i = i0; i < i1; i = i + 1u) {
+        for (var a = 0u; a < k; a = a + 1u) {
+            var da = 1.0;
+            if (!first) { da = scratch[dcur + a * n_out + i]; }
+            for (var b = 0u; b < k; b = b + 1u) {
+                var db = 1.0;
+                if (!first) { db = scratch[dcur + b * n_out + i]; }
+                red[(a * k + b) * WG + t] = red[(a * k + b) * WG + t] + da * db;
+            }
+            if (l > 1u) {
+                for (var c = 0u; c < k; c = c + 1u) {
+                    let x = k * k + c * k + a;
+                    red[x * WG + t] = red[x * WG + t] + scratch[hb + c * n_out + i] * da;
+                }
+            }
+        }
+    }
+    wg_reduce(t, 2u * k * k);
+    if (t == 0u) {
+        var dd: array<f32, 64>;
+        for (var x = 0u; x < k * k; x = x + 1u) {
+            dd[x] = red[x * WG];
+            cmat[x] = red[(k * k + x) * WG];
+        }
+        var p = 0u;
+        for (var a = 0u; a < k; a = a + 1u) {
+            for (var b = a; b < k; b = b + 1u) {
+                let d = dd[a * k + b];
+                let aa = scratch[base + params.aa_off + a * k + b];
+                let contrib = params.wfac * aa * d + params.bfac * d;
+                if (first) {
+                    out[outb + params.off_ntk + p] = contrib;
+                } else {
+                    out[outb + params.off_ntk + p] = out[outb + params.off_ntk + p] + contrib;
+                }
+                p = p + 1u;
+            }
+        }
+        if (l > 1u) {
+            info[0] = psd_factor(&dd, k, false);
+            for (var x = 0u; x < k * k; x = x + 1u) {
+                pinvw[x] = scratch[base + params.pinv_off + x];
+            }
+        }
+    }
+    if (l == 1u) {
+        return;
+    }
+    workgroupBarrier();
+    let q = info[0];
+
+    // Live input units (a unit is dead when its rows of A and sigma' are all exactly zero),
+    // ranked in increasing order by an exclusive scan of the per-thread counts.
+    let dact = base + params.dact_off;
+    let bi = block_len(n_in);
+    let j0 = min(t * bi, n_in);
+    let j1 = min(j0 + bi, n_in);
+    var cnt = 0u;
+    for (var j = j0; j < j1; j = j + 1u) {
+        var live = false;
+        for (var a = 0u; a < k; a = a + 1u) {
+            live = live || scratch[ain + a * n_in + j] != 0.0 || scratch[dact + a * n_in + j] != 0.0;
+        }
+        cnt = cnt + select(0u, 1u, live);
+    }
+    scan[t] = cnt;
+    workgroupBarrier();
+    for (var o = 1u; o < WG; o = o << 1u) {
+        var v = scan[t];
+        if (t >= o) { v = v + scan[t - o]; }
+        workgroupBarrier();
+        scan[t] = v;
+        workgroupBarrier();
+    }
+    let total = scan[WG - 1u];
+    let n_rows = total + params.has_bias;
+    let gstride = n_in + 1u;
+    let gb = base + params.g_off;
+    let tag6 = stream_tag(PURPOSE_MF_BACKWARD, l);
+
+    // G~ = Y T over the live rows (zeros on the dead ones); partial sums of A^T G.
+    var cidx: array<u32, 8>;
+    var cval: array<vec4<f32>, 8>;
+    for (var m = 0u; m < 8u; m = m + 1u) { cidx[m] = NONE; }
+    var rpart: array<f32, 64>;
+    for (var x = 0u; x < k * k; x = x + 1u) { rpart[x] = 0.0; }
+    var rk = scan[t] - cnt;
+    for (var j = j0; j < j1; j = j + 1u) {
+        var live = false;
+        for (var a = 0u; a < k; a = a + 1u) {
+            live = live || scratch[ain + a * n_in + j] != 0.0 || scratch[dact + a * n_in + j] != 0.0;
+        }
+        var g: array<f32, 8>;
+        for (var a = 0u; a < k; a = a + 1u) { g[a] = 0.0; }
+        if (live) {
+            for (var m = 0u; m < q; m = m + 1u) {
+                let e = m * n_rows + rk;
+                let blk = e >> 2u;
+                if (cidx[m] != blk) {
+                    cidx[m] = blk;
+                    cval[m] = normals4(philox4x32_10(vec4<u32>(net, tag6, 0u, blk), key));
+                }
+                let y = cval[m][e & 3u];
+                for (var a = 0u; a < k; a = a + 1u) {
+                    g[a] = g[a] + fac[m * k + a] * y;
+                }
+            }
+            rk = rk + 1u;
+        }
+        for (var a = 0u; a < k; a = a + 1u) {
+            scratch[gb + a * gstride + j] = g[a];
+        }
+        for (var c = 0u; c < k; c = c + 1u) {
+            let x = scratch[ain + c * n_in + j];
+            for (var a = 0u; a < k; a = a + 1u) {
+                rpart[c * k + a] = rpart[c * k + a] + x * g[a];
+            }
+        }
+    }
+    if (t == 0u) {
+        for (var a = 0u; a < k; a = a + 1u) { gbias[a] = 0.0; }
+        if (params.has_bias != 0u) {
+            for (var m = 0u; m < q; m = m + 1u) {
+                let e = m * n_rows + total;
+                let y = normals4(philox4x32_10(vec4<u32>(net, tag6, 0u, e >> 2u), key))[e & 3u];
+                for (var a = 0u; a < k; a = a + 1u) {
+                    gbias[a] = gbias[a] + fac[m * k + a] * y;
+                }
+            }
+        }
+    }
+    for (var x = 0u; x < k * k; x = x + 1u) { red[x * WG + t] = rpart[x]; }
+    wg_reduce(t, k * k);
+    if (t == 0u) {
+        // R = s A^T G + sqrt(C_b) e_in g_bias^T; M = s Sigma+ (C - R).
+        var dr: array<f32, 64>;
+        for (var c = 0u; c < k; c = c + 1u) {
+            for (var a = 0u; a < k; a = a + 1u) {
+                let rv = params.scale * red[(c * k + a) * WG] + params.sqrt_cb * gbias[a];
+                dr[c * k + a] = cmat[c * k + a] - rv;
+            }
+        }
+        for (var c = 0u; c < k; c = c + 1u) {
+            for (var a = 0u; a < k; a = a + 1u) {
+                var v = 0.0;
+                for (var e = 0u; e < k; e = e + 1u) {
+                    v = v + pinvw[c * k + e] * dr[e * k + a];
+                }
+                mm[c * k + a] = params.scale * v;
+            }
+        }
+    }
+    workgroupBarrier();
+
+    // W^T delta = G + A M; delta^{l-1} = s sigma' (.) W^T delta.
+    let dprev = base + params.d_prev;
+    for (var j = j0; j < j1; j = j + 1u) {
+        for (var a = 0u; a < k; a = a + 1u) {
+            var v = scratch[gb + a * gstride + j];
+            for (var c = 0u; c < k; c = c + 1u) {
+                v = v + scratch[ain + c * n_in + j] * mm[c * k + a];
+            }
+            scratch[dprev + a * n_in + j] = params.scale * scratch[dact + a * n_in + j] * v;
+        }
+    }
+}
