@@ -355,3 +355,63 @@ fn unknown_adapter_is_a_clean_error() {
         "no-such-gpu-xyz",
     );
 }
+
+/// `--backend gpu --method matrix-free` draws the same networks as the CPU matrix-free engine
+/// (same stream, f32 vs f64): estimates agree to 1e-4 of each statistic's scale on a tanh net
+/// (no exact-zero derivatives, so both engines see the same ranks and live rows; docs/gpu.md).
+#[test]
+fn gpu_matrix_free_matches_cpu_matrix_free() {
+    let base = [
+        "sample",
+        "--input-dim",
+        "6",
+        "--width",
+        "37",
+        "--depth",
+        "4",
+        "--activation",
+        "tanh",
+        "--cb",
+        "0.1",
+        "--inputs",
+        "3",
+        "--networks",
+        "1500",
+        "--observe",
+        "output,ntk",
+        "--method",
+        "matrix-free",
+        "--format",
+        "json",
+        "--seed",
+        "4",
+    ];
+    let g = randnet(&[&base[..], &["--backend", "gpu"]].concat());
+    if !g.status.success() {
+        let err = String::from_utf8_lossy(&g.stderr);
+        assert!(err.contains("no GPU adapter"), "unexpected failure: {err}");
+        eprintln!("SKIP: no GPU adapter on this machine");
+        return;
+    }
+    let g = json(&g);
+    let c = json(&randnet(&[&base[..], &["--backend", "cpu"]].concat()));
+    assert_eq!(
+        (g["backend"].as_str(), g["method"].as_str()),
+        (Some("gpu"), Some("matrix-free"))
+    );
+    for (name, stats) in g["observables"].as_object().unwrap() {
+        for stat in ["mean", "variance"] {
+            let Some(e) = stats.get(stat) else { continue };
+            let a = e["estimate"].as_f64().unwrap();
+            let b = c["observables"][name][stat]["estimate"].as_f64().unwrap();
+            let sd = c["observables"][name]["variance"]["estimate"]
+                .as_f64()
+                .unwrap()
+                .sqrt();
+            assert!(
+                (a - b).abs() <= 1e-4 * sd.max(b.abs()),
+                "{name} {stat}: gpu {a} cpu {b}"
+            );
+        }
+    }
+}
