@@ -415,3 +415,48 @@ fn gpu_matrix_free_matches_cpu_matrix_free() {
         }
     }
 }
+
+/// Networks whose values overflow are counted in `diverged` and kept out of the estimates.
+#[test]
+fn overflowing_networks_are_counted_as_diverged() {
+    // Linear, C_W = 1e4, L = 120: |output|^2 ~ 1e4^121 overflows f64 in every network.
+    let v = json(&randnet(&[
+        "sample",
+        "--activation",
+        "linear",
+        "--cw",
+        "1e4",
+        "--depth",
+        "120",
+        "--width",
+        "8",
+        "--networks",
+        "40",
+        "--format",
+        "json",
+        "--method",
+        "dense",
+    ]));
+    assert_eq!(v["networks"], 40);
+    assert_eq!(v["diverged"], 40);
+    // Nothing left to estimate: no number is reported as if it were one.
+    assert!(!v["observables"]["output[0]"]["mean"]["estimate"].is_number());
+    // ReLU at the same scale: dead layers give exact zeros (finite), the rest overflow.
+    let v = json(&randnet(&[
+        "sample",
+        "--cw",
+        "1e4",
+        "--depth",
+        "120",
+        "--width",
+        "8",
+        "--networks",
+        "40",
+        "--format",
+        "json",
+        "--method",
+        "dense",
+    ]));
+    let d = v["diverged"].as_u64().unwrap();
+    assert!(d > 0 && d < 40, "diverged {d}");
+}
