@@ -278,7 +278,7 @@ fn bad_input_gives_one_line_errors() {
             "--input-dim",
         ),
         (
-            vec!["sample", "--width", "100000000", "--depth", "4"],
+            vec!["sample", "--width", "2000000000", "--depth", "4"],
             "memory",
         ),
         (vec!["sample", "--width", "4000000000"], "width"),
