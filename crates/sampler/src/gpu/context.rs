@@ -426,6 +426,62 @@ impl GpuContext {
     }
 
     /// Waits for `submission`, maps `buf[..bytes]` and hands its bytes to `f`.
+    /// Encodes one chunk of an engine: `params` (one `P` per dispatch, each at its own aligned
+    /// dynamic offset of `params_buf`), one dispatch of `workgroups` per block in order, then a
+    /// copy of the first `out_bytes` of `out` into `staging`; submits it.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn submit_blocks<P: bytemuck::Pod>(
+        &self,
+        label: &str,
+        pipeline: &wgpu::ComputePipeline,
+        bind: &wgpu::BindGroup,
+        params_buf: &wgpu::Buffer,
+        align: usize,
+        params: &[P],
+        workgroups: u32,
+        out: &wgpu::Buffer,
+        staging: &wgpu::Buffer,
+        out_bytes: u64,
+    ) -> wgpu::SubmissionIndex {
+        let size = std::mem::size_of::<P>();
+        let mut block = vec![0u8; align * params.len()];
+        for (i, p) in params.iter().enumerate() {
+            block[i * align..i * align + size].copy_from_slice(bytemuck::bytes_of(p));
+        }
+        self.queue().write_buffer(params_buf, 0, &block);
+        let mut enc = self
+            .device()
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(label) });
+        {
+            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some(label),
+                timestamp_writes: None,
+            });
+            pass.set_pipeline(pipeline);
+            for i in 0..params.len() {
+                pass.set_bind_group(0, bind, &[(i * align) as u32]);
+                pass.dispatch_workgroups(workgroups, 1, 1);
+            }
+        }
+        enc.copy_buffer_to_buffer(out, 0, staging, 0, out_bytes);
+        self.queue().submit([enc.finish()])
+    }
+
+    /// Reads `out.len()` f32 values of a submitted chunk from `staging` into `out` as f64.
+    pub(crate) fn read_f32(
+        &self,
+        staging: &wgpu::Buffer,
+        submission: wgpu::SubmissionIndex,
+        out: &mut [f64],
+    ) -> Result<(), SamplerError> {
+        self.read_mapped(staging, (out.len() * 4) as u64, submission, |b| {
+            let vals: &[f32] = bytemuck::cast_slice(b);
+            for (o, v) in out.iter_mut().zip(vals) {
+                *o = *v as f64;
+            }
+        })
+    }
+
     pub(crate) fn read_mapped<R>(
         &self,
         buf: &wgpu::Buffer,

@@ -640,43 +640,34 @@ impl GpuDense {
 
     fn submit(&self, slot: usize, net_start: u64, count: usize) -> wgpu::SubmissionIndex {
         let s = &self.slots[slot];
-        let align = self.params_align as usize;
-        let mut block = vec![0u8; align * self.segments.len()];
-        for (i, seg) in self.segments.iter().enumerate() {
-            let mut p = self.params;
-            p.net_start = net_start as u32;
-            p.count = count as u32;
-            p.fwd_from = seg.fwd_from;
-            p.fwd_to = seg.fwd_to;
-            p.bwd_from = seg.bwd_from;
-            p.bwd_to = seg.bwd_to;
-            p.do_init = seg.do_init as u32;
-            p.do_readout = seg.do_readout as u32;
-            block[i * align..i * align + PARAMS_BYTES as usize]
-                .copy_from_slice(bytemuck::bytes_of(&p));
-        }
-        let queue = self.ctx.queue();
-        queue.write_buffer(&s.params, 0, &block);
-        let mut enc = self
-            .ctx
-            .device()
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                label: Some("dense"),
-            });
-        {
-            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: Some("dense"),
-                timestamp_writes: None,
-            });
-            pass.set_pipeline(&self.pipeline);
-            for i in 0..self.segments.len() {
-                pass.set_bind_group(0, &s.bind, &[(i * align) as u32]);
-                pass.dispatch_workgroups(count as u32, 1, 1);
-            }
-        }
-        let bytes = (count * self.d * 4) as u64;
-        enc.copy_buffer_to_buffer(&s.out, 0, &s.staging, 0, bytes);
-        queue.submit([enc.finish()])
+        let params: Vec<DenseParams> = self
+            .segments
+            .iter()
+            .map(|seg| {
+                let mut p = self.params;
+                p.net_start = net_start as u32;
+                p.count = count as u32;
+                p.fwd_from = seg.fwd_from;
+                p.fwd_to = seg.fwd_to;
+                p.bwd_from = seg.bwd_from;
+                p.bwd_to = seg.bwd_to;
+                p.do_init = seg.do_init as u32;
+                p.do_readout = seg.do_readout as u32;
+                p
+            })
+            .collect();
+        self.ctx.submit_blocks(
+            "dense",
+            &self.pipeline,
+            &s.bind,
+            &s.params,
+            self.params_align as usize,
+            &params,
+            count as u32,
+            &s.out,
+            &s.staging,
+            (count * self.d * 4) as u64,
+        )
     }
 
     fn read(
@@ -686,14 +677,8 @@ impl GpuDense {
         idx: wgpu::SubmissionIndex,
         out: &mut [f64],
     ) -> Result<(), SamplerError> {
-        let bytes = (count * self.d * 4) as u64;
         self.ctx
-            .read_mapped(&self.slots[slot].staging, bytes, idx, |b| {
-                let vals: &[f32] = bytemuck::cast_slice(b);
-                for (o, v) in out.iter_mut().zip(vals) {
-                    *o = *v as f64;
-                }
-            })
+            .read_f32(&self.slots[slot].staging, idx, &mut out[..count * self.d])
     }
 }
 

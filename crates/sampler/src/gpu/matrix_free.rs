@@ -402,43 +402,30 @@ impl GpuMatrixFree {
     }
 
     fn run_chunk(&self, net_start: u64, count: usize, out: &mut [f64]) -> Result<(), SamplerError> {
-        let align = self.params_align as usize;
-        let mut bytes = vec![0u8; align * self.blocks.len()];
-        for (i, b) in self.blocks.iter().enumerate() {
-            let mut p = *b;
-            p.net_start = net_start as u32;
-            p.count = count as u32;
-            bytes[i * align..i * align + PARAMS_BYTES as usize]
-                .copy_from_slice(bytemuck::bytes_of(&p));
-        }
-        let queue = self.ctx.queue();
-        queue.write_buffer(&self.params, 0, &bytes);
-        let mut enc = self
-            .ctx
-            .device()
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                label: Some("matrix-free"),
-            });
-        {
-            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: Some("matrix-free"),
-                timestamp_writes: None,
-            });
-            pass.set_pipeline(&self.pipeline);
-            for i in 0..self.blocks.len() {
-                pass.set_bind_group(0, &self.bind, &[(i * align) as u32]);
-                pass.dispatch_workgroups(count as u32, 1, 1);
-            }
-        }
-        let nbytes = (count * self.d * 4) as u64;
-        enc.copy_buffer_to_buffer(&self.out, 0, &self.staging, 0, nbytes);
-        let idx = queue.submit([enc.finish()]);
-        self.ctx.read_mapped(&self.staging, nbytes, idx, |b| {
-            let vals: &[f32] = bytemuck::cast_slice(b);
-            for (o, v) in out.iter_mut().zip(vals) {
-                *o = *v as f64;
-            }
-        })
+        let params: Vec<MfParams> = self
+            .blocks
+            .iter()
+            .map(|b| {
+                let mut p = *b;
+                p.net_start = net_start as u32;
+                p.count = count as u32;
+                p
+            })
+            .collect();
+        let idx = self.ctx.submit_blocks(
+            "matrix-free",
+            &self.pipeline,
+            &self.bind,
+            &self.params,
+            self.params_align as usize,
+            &params,
+            count as u32,
+            &self.out,
+            &self.staging,
+            (count * self.d * 4) as u64,
+        );
+        self.ctx
+            .read_f32(&self.staging, idx, &mut out[..count * self.d])
     }
 }
 
