@@ -13,29 +13,15 @@
 //! slope on the GPU; at these sizes that has probability ~1e-4 per test and did not occur.
 //! Every test skips (prints a message and returns) when the machine has no GPU adapter at all.
 
-use randnet_sampler::gpu::{
-    available_adapters, AdapterPreference, GpuContext, GpuDense, GpuDenseOptions,
-};
+use randnet_sampler::gpu::{AdapterPreference, GpuContext, GpuDense, GpuDenseOptions};
 use randnet_sampler::inputs::resolve_inputs;
 use randnet_sampler::{BatchSampler, CpuDense, Problem};
 use randnet_spec::{
     Activation, InputSpec, NetworkSpec, Observe, Parameterization, Residual, WeightLaw,
 };
-use std::sync::OnceLock;
 
-fn ctx() -> Option<&'static GpuContext> {
-    static CTX: OnceLock<Option<GpuContext>> = OnceLock::new();
-    CTX.get_or_init(|| {
-        if available_adapters().is_empty() {
-            eprintln!("SKIP: no GPU adapter (install mesa-vulkan-drivers for lavapipe)");
-            return None;
-        }
-        let c = GpuContext::new(AdapterPreference::default()).expect("GPU context");
-        eprintln!("GPU tests on: {}", c.adapter_summary());
-        Some(c)
-    })
-    .as_ref()
-}
+mod common;
+use common::ctx;
 
 const ALL: Observe = Observe {
     output: true,

@@ -12,25 +12,13 @@
 //! later stream index, so per-network values legitimately differ.
 //! Every test skips (prints SKIP and returns) when the machine has no GPU adapter.
 
-use randnet_sampler::gpu::{available_adapters, AdapterPreference, GpuContext, GpuMatrixFree};
+use randnet_sampler::gpu::{GpuContext, GpuMatrixFree};
 use randnet_sampler::inputs::resolve_inputs;
 use randnet_sampler::{BatchSampler, MatrixFreeEngine, NetworkEngine, Problem, SamplerError};
 use randnet_spec::{Activation, InputSpec, NetworkSpec, Observe, Parameterization, WeightLaw};
-use std::sync::OnceLock;
 
-fn ctx() -> Option<&'static GpuContext> {
-    static CTX: OnceLock<Option<GpuContext>> = OnceLock::new();
-    CTX.get_or_init(|| {
-        if available_adapters().is_empty() {
-            eprintln!("SKIP: no GPU adapter (install mesa-vulkan-drivers for lavapipe)");
-            return None;
-        }
-        let c = GpuContext::new(AdapterPreference::default()).expect("GPU context");
-        eprintln!("GPU tests on: {}", c.adapter_summary());
-        Some(c)
-    })
-    .as_ref()
-}
+mod common;
+use common::ctx;
 
 const OUT_NTK: Observe = Observe {
     output: true,

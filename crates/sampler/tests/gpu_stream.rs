@@ -6,25 +6,12 @@
 //! CI installs Mesa's lavapipe, so there they run.
 
 use randnet_sampler::activation::LayerActivation;
-use randnet_sampler::gpu::{available_adapters, AdapterPreference, GpuContext};
 use randnet_sampler::philox::{key_of_seed, philox4x32_10};
 use randnet_sampler::stream::{normals4, tag, values4, Purpose};
 use randnet_spec::WeightLaw;
-use std::sync::OnceLock;
 
-fn ctx() -> Option<&'static GpuContext> {
-    static CTX: OnceLock<Option<GpuContext>> = OnceLock::new();
-    CTX.get_or_init(|| {
-        if available_adapters().is_empty() {
-            eprintln!("SKIP: no GPU adapter (install mesa-vulkan-drivers for lavapipe)");
-            return None;
-        }
-        let c = GpuContext::new(AdapterPreference::default()).expect("GPU context");
-        eprintln!("GPU tests on: {}", c.adapter_summary());
-        Some(c)
-    })
-    .as_ref()
-}
+mod common;
+use common::ctx;
 
 #[test]
 fn random123_known_answers() {
