@@ -79,21 +79,7 @@ struct Layer {
 @group(0) @binding(3) var<storage, read_write> scratch: array<f32>;
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;    // [net * n_values + v]
 
-var<workgroup> red: array<f32, RED * WG>;
 
-// Tree reduction of red[r * WG + 0 .. WG] for r < nr into red[r * WG]. Must be called in uniform
-// control flow; the caller reads red[r * WG] and then calls workgroupBarrier() before reuse.
-fn wg_reduce(t: u32, nr: u32) {
-    workgroupBarrier();
-    for (var s = WG / 2u; s > 0u; s = s >> 1u) {
-        if (t < s) {
-            for (var r = 0u; r < nr; r = r + 1u) {
-                red[r * WG + t] = red[r * WG + t] + red[r * WG + t + s];
-            }
-        }
-        workgroupBarrier();
-    }
-}
 
 // (a, b) with a <= b of pair index p in the order (0,0), (0,1), ..., (0,K-1), (1,1), ...
 fn pair_of(p: u32, k: u32) -> vec2<u32> {

@@ -59,7 +59,6 @@ const MAX_SWEEPS: u32 = 16u;
 @group(0) @binding(3) var<storage, read_write> scratch: array<f32>;
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;     // [net * n_values + v]
 
-var<workgroup> red: array<f32, RED * WG>;
 var<workgroup> scan: array<u32, WG>;
 var<workgroup> fac: array<f32, 64>;    // square-root factor, rank x K, [m * K + c]
 var<workgroup> pinvw: array<f32, 64>;  // pseudo-inverse, K x K
@@ -68,17 +67,6 @@ var<workgroup> mm: array<f32, 64>;     // M = s Sigma+ (C - R), [c * K + a]
 var<workgroup> gbias: array<f32, 8>;   // the bias row of G~
 var<workgroup> info: array<u32, 4>;    // [0]: rank
 
-fn wg_reduce(t: u32, nr: u32) {
-    workgroupBarrier();
-    for (var s = WG / 2u; s > 0u; s = s >> 1u) {
-        if (t < s) {
-            for (var r = 0u; r < nr; r = r + 1u) {
-                red[r * WG + t] = red[r * WG + t] + red[r * WG + t + s];
-            }
-        }
-        workgroupBarrier();
-    }
-}
 
 // Cyclic Jacobi eigendecomposition of the symmetric n x n matrix a (row-major, destroyed), as
 // linalg::sym_eigen (same sweep order and rotation formulas, so the eigenvectors come out in the

@@ -12,9 +12,8 @@
 
 use super::context::GpuContext;
 use super::dense::{act_code, LOOP_BUDGET, PARAMS_BYTES};
-use super::shaders::{ACTIVATION, NORMAL, PHILOX};
+use super::shaders::{ACTIVATION, MATRIX_FREE, NORMAL, PHILOX, REDUCE};
 
-const MATRIX_FREE: &str = include_str!("../../../../shaders/matrix_free.wgsl");
 use crate::activation::LayerActivation;
 use crate::{BatchSampler, Problem, SamplerError};
 use randnet_spec::{Parameterization, WeightLaw};
@@ -365,7 +364,7 @@ impl GpuMatrixFree {
             ],
         });
         let source = format!(
-            "const WG: u32 = {wg}u;\nconst RED: u32 = {red}u;\nconst RANK_RTOL_F32: f32 = {RANK_RTOL_F32:e};\n{PHILOX}\n{NORMAL}\n{ACTIVATION}\n{MATRIX_FREE}"
+            "const WG: u32 = {wg}u;\nconst RED: u32 = {red}u;\nconst RANK_RTOL_F32: f32 = {RANK_RTOL_F32:e};\n{PHILOX}\n{NORMAL}\n{ACTIVATION}\n{REDUCE}\n{MATRIX_FREE}"
         );
         let pipeline = ctx.pipeline("matrix_free", &source, "mf_main", true)?;
         ctx.check()?;

@@ -6,7 +6,9 @@
 pub(crate) const PHILOX: &str = include_str!("../../../../shaders/philox.wgsl");
 pub(crate) const NORMAL: &str = include_str!("../../../../shaders/normal.wgsl");
 pub(crate) const ACTIVATION: &str = include_str!("../../../../shaders/activation.wgsl");
+pub(crate) const REDUCE: &str = include_str!("../../../../shaders/reduce.wgsl");
 pub(crate) const DENSE: &str = include_str!("../../../../shaders/dense.wgsl");
+pub(crate) const MATRIX_FREE: &str = include_str!("../../../../shaders/matrix_free.wgsl");
 pub(crate) const PHILOX_PROBE: &str = include_str!("../../../../shaders/philox_probe.wgsl");
 pub(crate) const ACTIVATION_PROBE: &str = include_str!("../../../../shaders/activation_probe.wgsl");
 
@@ -63,7 +65,7 @@ pub(crate) fn dense_source(c: DenseConsts) -> String {
         .replace("//@BWD_LOAD\n", &load)
         .replace("//@BWD_ACCUMULATE\n", &accum);
     format!(
-        "const WG: u32 = {}u;\nconst CT: u32 = {}u;\nconst KT: u32 = {}u;\nconst RED: u32 = {}u;\n{PHILOX}\n{NORMAL}\n{ACTIVATION}\n{dense}",
+        "const WG: u32 = {}u;\nconst CT: u32 = {}u;\nconst KT: u32 = {}u;\nconst RED: u32 = {}u;\n{PHILOX}\n{NORMAL}\n{ACTIVATION}\n{REDUCE}\n{dense}",
         c.wg, c.ct, c.kt, c.red
     )
 }
