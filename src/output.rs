@@ -12,18 +12,129 @@ use std::fmt::Write as _;
 use std::io::Write;
 use std::path::Path;
 
-/// One estimate with its standard error and, where theory has one, its prediction.
+/// One estimate with its standard error, whether it can be trusted, and, where theory has one,
+/// its prediction: a z-score against an exact prediction, a gap against any other kind
+/// (docs/statistics.md, "Reliability" and "z or gap").
 #[derive(Debug, Clone, Serialize)]
 pub struct Entry {
     pub estimate: f64,
     pub stderr: f64,
+    /// False when the sample is too small (or too heavy-tailed) for the estimate and its
+    /// standard error to be read with normal theory.
+    pub reliable: bool,
+    /// Why not, when not reliable.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
+    /// Kish's effective number of networks behind the estimate's highest power sum.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub effective_networks: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub theory: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub theory_kind: Option<&'static str>,
+    /// (estimate − theory)/stderr, only against an exact prediction.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub z: Option<f64>,
+    /// estimate − theory, against a prediction that is not exact (infinite-width,
+    /// leading-order, bound): a finite-width effect to measure, not a test.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gap: Option<f64>,
+    /// The standard error of the gap (the estimate's: theory carries no error).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gap_stderr: Option<f64>,
+    /// gap / |theory| (absent when theory is 0).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub relative_gap: Option<f64>,
+    /// The estimator's standard deviation at this number of networks computed from the exact
+    /// law (where there is one), beside the jackknife's `stderr`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub law_stderr: Option<f64>,
 }
+
+impl Entry {
+    /// An estimate, its reliability and the prediction beside it.
+    pub fn new(
+        e: randnet_stats::Estimate,
+        rel: randnet_stats::Reliability,
+        pred: Option<randnet_theory::Prediction>,
+    ) -> Entry {
+        let mut entry = Entry {
+            estimate: e.estimate,
+            stderr: e.stderr,
+            reliable: rel.reliable,
+            why: rel.why,
+            effective_networks: rel.effective_networks.is_finite().then_some(rel.effective_networks),
+            theory: None,
+            theory_kind: None,
+            z: None,
+            gap: None,
+            gap_stderr: None,
+            relative_gap: None,
+            law_stderr: None,
+        };
+        if let Some(p) = pred {
+            entry.theory = Some(p.value);
+            entry.theory_kind = Some(p.kind.name());
+            let gap = e.estimate - p.value;
+            if p.kind == randnet_theory::Kind::Exact {
+                let z = gap / e.stderr;
+                entry.z = z.is_finite().then_some(z);
+            } else if gap.is_finite() {
+                entry.gap = Some(gap);
+                entry.gap_stderr = e.stderr.is_finite().then_some(e.stderr);
+                entry.relative_gap = (p.value != 0.0).then(|| gap / p.value.abs());
+            }
+        }
+        entry
+    }
+
+    /// The table's "z / gap" cell: a z only where it is evidence.
+    fn test_cell(&self) -> String {
+        match (self.z, self.gap) {
+            (Some(z), _) if self.reliable => format!("z {}", fmt_sig(z, 3)),
+            (Some(_), _) => "z withheld".into(),
+            (None, Some(g)) => match self.relative_gap {
+                Some(r) => format!("gap {} ({}%)", fmt_sig(g, 3), fmt_sig(100.0 * r, 2)),
+                None => format!("gap {}", fmt_sig(g, 3)),
+            },
+            _ => String::new(),
+        }
+    }
+
+    /// The table's "reliable" cell.
+    fn reliable_cell(&self) -> String {
+        if self.reliable {
+            "yes".into()
+        } else {
+            match self.effective_networks {
+                Some(n) => format!("NO (n_eff {})", fmt_sig(n, 2)),
+                None => "NO".into(),
+            }
+        }
+    }
+
+    /// The CSV cells shared by `sample` and `sweep`, in [`ENTRY_CSV_HEADER`] order.
+    pub fn csv_cells(&self) -> String {
+        let opt = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
+        format!(
+            "{},{},{},{},{},{},{},{},{},{}",
+            self.estimate,
+            self.stderr,
+            self.reliable,
+            opt(self.effective_networks),
+            opt(self.theory),
+            self.theory_kind.unwrap_or(""),
+            opt(self.z),
+            opt(self.gap),
+            opt(self.relative_gap),
+            opt(self.law_stderr),
+        )
+    }
+}
+
+/// The CSV columns of an [`Entry`].
+pub const ENTRY_CSV_HEADER: &str =
+    "estimate,stderr,reliable,effective_networks,theory,theory_kind,z,gap,relative_gap,law_stderr";
 
 /// The result of `randnet sample`. Observables keep the engine's order in `order`.
 #[derive(Debug, Clone, Serialize)]
@@ -53,6 +164,9 @@ pub struct Report {
     pub accumulator: Option<Accumulator>,
     #[serde(skip)]
     pub order: Vec<(String, Vec<String>)>,
+    /// Extra lines under the table (planning figures from the exact law).
+    #[serde(skip)]
+    pub footer: Vec<String>,
 }
 
 /// Networks `first..end` of a run of `total` (shard `index` of `count`, 0-based).
@@ -118,28 +232,55 @@ impl Report {
         );
         let _ = writeln!(
             out,
-            "{:<18} {:<16} {:>14} {:>12} {:>14} {:<15} {:>8}",
-            "observable", "statistic", "estimate", "stderr", "theory", "kind", "z"
+            "{:<18} {:<16} {:>11} {:>10} {:>11} {:<15} {:<22} {}",
+            "observable", "statistic", "estimate", "stderr", "theory", "kind", "z / gap", "reliable"
         );
+        let mut why: Vec<String> = Vec::new();
         for (obs, stat, e) in self.rows() {
             let _ = writeln!(
                 out,
-                "{:<18} {:<16} {:>14} {:>12} {:>14} {:<15} {:>8}",
+                "{:<18} {:<16} {:>11} {:>10} {:>11} {:<15} {:<22} {}",
                 obs,
                 stat,
-                fmt_num(e.estimate),
-                fmt_num(e.stderr),
-                e.theory.map(fmt_num).unwrap_or_default(),
+                fmt_sig(e.estimate, 5),
+                fmt_sig(e.stderr, 3),
+                e.theory.map(|v| fmt_sig(v, 5)).unwrap_or_default(),
                 e.theory_kind.unwrap_or(""),
-                e.z.map(|z| format!("{z:.2}")).unwrap_or_default()
+                e.test_cell(),
+                e.reliable_cell()
             );
+            if let Some(w) = &e.why {
+                if e.z.is_some() {
+                    why.push(format!("  {obs} {stat}: {w}"));
+                }
+            }
+        }
+        let _ = writeln!(
+            out,
+            "z: only against exact predictions, and only where the estimate is reliable; gap = estimate - theory for other kinds (a finite-width effect, not a test)."
+        );
+        if !why.is_empty() {
+            let _ = writeln!(
+                out,
+                "z withheld ({} estimates tested against exact theory are not reliable at this sample size):",
+                why.len()
+            );
+            for w in why.iter().take(8) {
+                let _ = writeln!(out, "{w}");
+            }
+            if why.len() > 8 {
+                let _ = writeln!(out, "  ... and {} more (see the JSON output's \"why\")", why.len() - 8);
+            }
+        }
+        for line in &self.footer {
+            let _ = writeln!(out, "{line}");
         }
         out
     }
 
     fn csv(&self) -> String {
-        let mut out = String::from(
-            "observable,statistic,estimate,stderr,theory,theory_kind,z,n0,width,depth,depth_over_width,activation,cw,cb,networks,seed\n",
+        let mut out = format!(
+            "observable,statistic,{ENTRY_CSV_HEADER},n0,width,depth,depth_over_width,activation,cw,cb,networks,seed\n"
         );
         let s = &self.spec;
         let width = s.width();
@@ -147,14 +288,10 @@ impl Report {
         for (obs, stat, e) in self.rows() {
             let _ = writeln!(
                 out,
-                "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+                "{},{},{},{},{},{},{},{},{},{},{},{}",
                 csv_field(obs),
                 stat,
-                e.estimate,
-                e.stderr,
-                e.theory.map(|v| v.to_string()).unwrap_or_default(),
-                e.theory_kind.unwrap_or(""),
-                e.z.map(|v| v.to_string()).unwrap_or_default(),
+                e.csv_cells(),
                 s.input_dim,
                 width,
                 s.depth(),
@@ -185,11 +322,22 @@ fn csv_field(s: &str) -> String {
     }
 }
 
-fn fmt_num(v: f64) -> String {
-    if v == 0.0 || (1e-3..1e6).contains(&v.abs()) {
-        format!("{v:.6}")
+/// `v` with `digits` significant digits: fixed notation for 1e-3 <= |v| < 1e5, scientific
+/// otherwise, so no value is wider than about 11 characters and columns never break.
+pub fn fmt_sig(v: f64, digits: usize) -> String {
+    let digits = digits.max(1);
+    if v == 0.0 {
+        return "0".into();
+    }
+    if !v.is_finite() {
+        return format!("{v}");
+    }
+    let mag = v.abs().log10().floor() as i32;
+    if (-3..5).contains(&mag) {
+        let decimals = (digits as i32 - 1 - mag).max(0) as usize;
+        format!("{v:.decimals$}")
     } else {
-        format!("{v:.5e}")
+        format!("{v:.prec$e}", prec = digits - 1)
     }
 }
 

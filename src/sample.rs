@@ -507,7 +507,8 @@ pub fn build_report_named(problem: &Problem, drawn: &Drawn, backend: &str, metho
             } else {
                 randnet_theory::predict(&problem.spec, &problem.inputs, name, stat.name())
             };
-            stats.insert(stat.name().to_string(), entry(e, pred));
+            let rel = drawn.acc.reliability(i, stat);
+            stats.insert(stat.name().to_string(), Entry::new(e, rel, pred));
             stat_order.push(stat.name().to_string());
         }
         observables.insert(name.clone(), stats);
@@ -516,8 +517,9 @@ pub fn build_report_named(problem: &Problem, drawn: &Drawn, backend: &str, metho
     for (p, &(a, b)) in drawn.acc.pairs().iter().enumerate() {
         let name = format!("output[{a},{b}]");
         let e = drawn.acc.joint_kappa4(p);
+        let rel = drawn.acc.joint_reliability(p);
         let mut stats = BTreeMap::new();
-        stats.insert("joint_kappa4".to_string(), entry(e, None));
+        stats.insert("joint_kappa4".to_string(), Entry::new(e, rel, None));
         observables.insert(name.clone(), stats);
         order.push((name, vec!["joint_kappa4".to_string()]));
     }
@@ -537,27 +539,7 @@ pub fn build_report_named(problem: &Problem, drawn: &Drawn, backend: &str, metho
         seconds: drawn.seconds,
         observables,
         order,
-    }
-}
-
-fn entry(e: randnet_stats::Estimate, pred: Option<randnet_theory::Prediction>) -> Entry {
-    let (theory, theory_kind, z) = match pred {
-        Some(p) => {
-            let z = (e.estimate - p.value) / e.stderr;
-            (
-                Some(p.value),
-                Some(p.kind.name()),
-                if z.is_finite() { Some(z) } else { None },
-            )
-        }
-        None => (None, None, None),
-    };
-    Entry {
-        estimate: e.estimate,
-        stderr: e.stderr,
-        theory,
-        theory_kind,
-        z,
+        footer: Vec::new(),
     }
 }
 

@@ -6,7 +6,7 @@
 //! accumulator state, so a resumed sweep gives bitwise the estimates of an uninterrupted one.
 
 use crate::cli::{Format, SweepArgs};
-use crate::output::{write_atomic, Entry, Report, ShardInfo};
+use crate::output::{write_atomic, Entry, Report, ShardInfo, ENTRY_CSV_HEADER};
 use crate::sample::{
     advance, build_report_named, make_sampler, problem_from, progress_bar, Control, Progress,
 };
@@ -298,8 +298,8 @@ pub fn write_result(result: &SweepResult, format: Format, output: Option<&Path>)
 
 /// Tidy rows (DESIGN §6): one per width, depth, observable and statistic.
 pub fn tidy_csv(result: &SweepResult) -> String {
-    let mut out = String::from(
-        "width,depth,depth_over_width,observable,statistic,estimate,stderr,theory,theory_kind,z,n0,activation,cw,cb,networks,diverged,seed\n",
+    let mut out = format!(
+        "width,depth,depth_over_width,observable,statistic,{ENTRY_CSV_HEADER},n0,activation,cw,cb,networks,diverged,seed\n"
     );
     for p in &result.points {
         let r = &p.report;
@@ -308,17 +308,13 @@ pub fn tidy_csv(result: &SweepResult) -> String {
                 let e: &Entry = &r.observables[obs][stat];
                 let _ = writeln!(
                     out,
-                    "{},{},{},\"{}\",{},{},{},{},{},{},{},{},{},{},{},{},{}",
+                    "{},{},{},\"{}\",{},{},{},{},{},{},{},{},{}",
                     p.width,
                     p.depth,
                     p.depth_over_width,
                     obs,
                     stat,
-                    e.estimate,
-                    e.stderr,
-                    e.theory.map(|v| v.to_string()).unwrap_or_default(),
-                    e.theory_kind.unwrap_or(""),
-                    e.z.map(|v| v.to_string()).unwrap_or_default(),
+                    e.csv_cells(),
                     r.spec.input_dim,
                     r.spec.activation,
                     r.spec.cw,

@@ -80,6 +80,34 @@ impl Statistic {
         Statistic::ALL.into_iter().find(|s| s.name() == name)
     }
 
+    /// The order of the central power sum whose effective sample size decides the estimate's
+    /// reliability: the statistic's order, rounded up to even (the mean's error rests on the
+    /// variance).
+    pub fn power_order(&self) -> usize {
+        match self {
+            Statistic::Mean | Statistic::Variance => 2,
+            Statistic::Kappa3 | Statistic::Kappa4 | Statistic::ExcessKurtosis => 4,
+            Statistic::Kappa6 => 6,
+        }
+    }
+
+    /// The smallest effective number of networks (Kish's n_eff of the central power sum of
+    /// order [`Statistic::power_order`]) at which an estimate is marked reliable. The standard
+    /// error of a statistic of order p rests on the power sum of order 2p, which the sample
+    /// cannot vouch for; requiring the order-p sum itself to be known to a few per cent
+    /// (n_eff >= 400 for the variance, 500 for fourth-order statistics, 10⁴ for kappa6, whose
+    /// error rests on twelfth powers) keeps |z| > 4 below 1 % of reliable estimates in the
+    /// coverage study (crates/stats/tests/verdicts.rs, docs/statistics.md "Reliability"). The
+    /// mean's normal approximation is far more robust (n_eff >= 100).
+    pub fn min_effective_networks(&self) -> f64 {
+        match self {
+            Statistic::Mean => 100.0,
+            Statistic::Variance => 400.0,
+            Statistic::Kappa3 | Statistic::Kappa4 | Statistic::ExcessKurtosis => 500.0,
+            Statistic::Kappa6 => 10_000.0,
+        }
+    }
+
     /// The smallest sample size for which the point estimate is defined.
     pub fn min_count(&self) -> u64 {
         match self {
@@ -123,6 +151,9 @@ const OBS_SUMS: usize = 6;
 /// Mixed sums kept per pair and group, in this order.
 const PAIR_EXPS: [(u8, u8); 4] = [(1, 1), (2, 1), (1, 2), (2, 2)];
 const PAIR_SUMS: usize = PAIR_EXPS.len();
+/// Higher power sums kept per observable and group for the reliability diagnostic only:
+/// sum y^p, p = 7..=12 (docs/statistics.md, "Reliability"). No estimate reads them.
+const HIGH_SUMS: usize = 6;
 
 /// Streaming, mergeable accumulator of power sums, split into jackknife groups.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -137,6 +168,11 @@ pub struct Accumulator {
     obs_sums: Vec<f64>,
     /// pair_sums[(g * P + pair) * 4 + t] = sum over group g of y_a^p y_b^q, (p, q) = PAIR_EXPS[t]
     pair_sums: Vec<f64>,
+    /// high_sums[(g * d + obs) * 6 + (p - 7)] = sum over group g of y_obs^p, p = 7..=12.
+    /// Empty in accumulators written before the diagnostic existed (then every estimate is
+    /// reported as not assessable).
+    #[serde(default)]
+    high_sums: Vec<f64>,
 }
 
 impl Accumulator {
@@ -190,6 +226,7 @@ impl Accumulator {
             counts: vec![0; groups],
             obs_sums: vec![0.0; groups * d * OBS_SUMS],
             pair_sums: vec![0.0; groups * np * PAIR_SUMS],
+            high_sums: vec![0.0; groups * d * HIGH_SUMS],
         })
     }
 
@@ -219,6 +256,13 @@ impl Accumulator {
             for v in sums.iter_mut() {
                 *v += p;
                 p *= y;
+            }
+            if !self.high_sums.is_empty() {
+                let hb = (g * self.d + o) * HIGH_SUMS;
+                for v in &mut self.high_sums[hb..hb + HIGH_SUMS] {
+                    *v += p;
+                    p *= y;
+                }
             }
         }
         let np = self.pairs.len();
@@ -282,6 +326,14 @@ impl Accumulator {
         for (a, b) in self.pair_sums.iter_mut().zip(&other.pair_sums) {
             *a += b;
         }
+        // Either side written before the diagnostic existed: the merged sums cannot be complete.
+        if self.high_sums.len() == other.high_sums.len() {
+            for (a, b) in self.high_sums.iter_mut().zip(&other.high_sums) {
+                *a += b;
+            }
+        } else {
+            self.high_sums.clear();
+        }
         Ok(())
     }
 
@@ -327,12 +379,7 @@ impl Accumulator {
             "observable {obs} out of range (d = {})",
             self.d
         );
-        let d = self.d;
-        let fill = |g: usize, v: &mut [f64]| {
-            v[0] = self.counts[g] as f64;
-            let off = (g * d + obs) * OBS_SUMS;
-            v[1..].copy_from_slice(&self.obs_sums[off..off + OBS_SUMS]);
-        };
+        let fill = |g: usize, v: &mut [f64]| self.fill_obs(obs, g, v);
         let shift = self.shifts[obs];
         match stat {
             Statistic::Mean => {
@@ -350,20 +397,101 @@ impl Accumulator {
                     stderr: (k2 / n).sqrt(),
                 }
             }
-            Statistic::Variance => self.jackknife(1 + OBS_SUMS, fill, |v| univariate_k(v, 2)),
-            Statistic::Kappa3 => self.jackknife(1 + OBS_SUMS, fill, |v| univariate_k(v, 3)),
-            Statistic::Kappa4 => self.jackknife(1 + OBS_SUMS, fill, |v| univariate_k(v, 4)),
-            Statistic::Kappa6 => self.jackknife(1 + OBS_SUMS, fill, |v| univariate_k(v, 6)),
-            Statistic::ExcessKurtosis => self.jackknife(1 + OBS_SUMS, fill, |v| {
-                let k2 = univariate_k(v, 2);
-                let k4 = univariate_k(v, 4);
-                if k2 > 0.0 {
-                    k4 / (k2 * k2)
-                } else {
-                    f64::NAN
-                }
-            }),
+            _ => self.jackknife(1 + OBS_SUMS, fill, |v| statistic_of_sums(stat, shift, v)),
         }
+    }
+
+    /// The point estimate of `stat` for observable `obs` and its delete-one-group replicates,
+    /// one per group in group order (None for an empty group). Accumulators over the same
+    /// network indices (the points of a sweep share a seed) have the same groups, so a
+    /// function of several estimates gets a jackknife error that accounts for their
+    /// correlation by applying it to the replicates group by group (docs/statistics.md).
+    ///
+    /// # Panics
+    /// If `obs >= d`.
+    pub fn replicates(&self, obs: usize, stat: Statistic) -> (f64, Vec<Option<f64>>) {
+        assert!(
+            obs < self.d,
+            "observable {obs} out of range (d = {})",
+            self.d
+        );
+        let shift = self.shifts[obs];
+        self.jackknife_replicates(1 + OBS_SUMS, |g, v| self.fill_obs(obs, g, v), |v| {
+            statistic_of_sums(stat, shift, v)
+        })
+    }
+
+    /// `v = [n_g, sum y, ..., sum y^6]` of group `g` for observable `obs`.
+    fn fill_obs(&self, obs: usize, g: usize, v: &mut [f64]) {
+        v[0] = self.counts[g] as f64;
+        let off = (g * self.d + obs) * OBS_SUMS;
+        v[1..].copy_from_slice(&self.obs_sums[off..off + OBS_SUMS]);
+    }
+
+    /// Pooled `[M, sum y, ..., sum y^12]` of observable `obs`, or None when the accumulator
+    /// has no sums of order 7..12 (written before the diagnostic existed).
+    fn pooled_all(&self, obs: usize) -> Option<[f64; 13]> {
+        if self.high_sums.len() != self.groups * self.d * HIGH_SUMS {
+            return None;
+        }
+        let mut s = [0.0; 13];
+        for g in 0..self.groups {
+            s[0] += self.counts[g] as f64;
+            let off = (g * self.d + obs) * OBS_SUMS;
+            for p in 0..OBS_SUMS {
+                s[1 + p] += self.obs_sums[off + p];
+            }
+            let hoff = (g * self.d + obs) * HIGH_SUMS;
+            for p in 0..HIGH_SUMS {
+                s[7 + p] += self.high_sums[hoff + p];
+            }
+        }
+        Some(s)
+    }
+
+    /// Kish's effective number of networks behind the central power sum of order `p`
+    /// (p in {2, 4, 6}): `(sum c_i^p)^2 / sum c_i^(2p)`, c_i = x_i - mean. NaN when it cannot
+    /// be formed (no high sums, overflow, constant data).
+    pub fn effective_networks(&self, obs: usize, p: usize) -> f64 {
+        assert!(matches!(p, 2 | 4 | 6), "order {p} is not 2, 4 or 6");
+        let Some(s) = self.pooled_all(obs) else {
+            return f64::NAN;
+        };
+        let t = central_sums_to(&s, 2 * p);
+        let (tp, t2p) = (t[p], t[2 * p]);
+        if !(tp.is_finite() && t2p.is_finite()) || tp <= 0.0 || t2p <= 0.0 {
+            return f64::NAN;
+        }
+        (tp / t2p) * tp
+    }
+
+    /// Whether the estimate of `stat` for observable `obs` can be read as a normal-theory
+    /// estimate with the reported standard error (docs/statistics.md, "Reliability").
+    pub fn reliability(&self, obs: usize, stat: Statistic) -> Reliability {
+        let e = self.estimate(obs, stat);
+        let m = self.count();
+        if m < stat.min_count() {
+            return Reliability::no(f64::NAN, format!("{m} networks: fewer than {}", stat.min_count()));
+        }
+        if !e.estimate.is_finite() || !e.stderr.is_finite() {
+            return Reliability::no(f64::NAN, "no finite estimate and standard error".into());
+        }
+        let p = stat.power_order();
+        let ess = self.effective_networks(obs, p);
+        judge(ess, p, stat.min_effective_networks(), e.stderr == 0.0)
+    }
+
+    /// Reliability of `joint_kappa4(pair)`: the weaker of its two observables' fourth orders.
+    pub fn joint_reliability(&self, pair: usize) -> Reliability {
+        let e = self.joint_kappa4(pair);
+        if self.count() < 4 || !e.estimate.is_finite() || !e.stderr.is_finite() {
+            return Reliability::no(f64::NAN, "no finite estimate and standard error".into());
+        }
+        let (a, b) = self.pairs[pair];
+        let ess = self
+            .effective_networks(a, 4)
+            .min(self.effective_networks(b, 4));
+        judge(ess, 4, Statistic::Kappa4.min_effective_networks(), e.stderr == 0.0)
     }
 
     /// Fourth joint cumulant kappa(a, a, b, b) of the pair `(a, b) = pairs()[pair]`: the unbiased
@@ -418,6 +546,20 @@ impl Accumulator {
         fill: impl Fn(usize, &mut [f64]),
         f: impl Fn(&[f64]) -> f64,
     ) -> Estimate {
+        let (estimate, by_group) = self.jackknife_replicates(m, fill, f);
+        let reps: Vec<f64> = by_group.into_iter().flatten().collect();
+        let stderr = jackknife_stderr(&reps);
+        Estimate { estimate, stderr }
+    }
+
+    /// The point estimate and, per group, the delete-that-group replicate (None for an empty
+    /// group). Prefix and suffix sums, never subtraction from the total.
+    fn jackknife_replicates(
+        &self,
+        m: usize,
+        fill: impl Fn(usize, &mut [f64]),
+        f: impl Fn(&[f64]) -> f64,
+    ) -> (f64, Vec<Option<f64>>) {
         let g_n = self.groups;
         let mut per = vec![0.0; g_n * m];
         for g in 0..g_n {
@@ -443,16 +585,122 @@ impl Accumulator {
         let mut loo = vec![0.0; m];
         for g in 0..g_n {
             if per[g * m] == 0.0 {
-                continue; // empty group
+                reps.push(None); // empty group
+                continue;
             }
             for t in 0..m {
                 loo[t] = prefix[g * m + t] + suffix[(g + 1) * m + t];
             }
-            reps.push(f(&loo));
+            reps.push(Some(f(&loo)));
         }
-        let stderr = jackknife_stderr(&reps);
-        Estimate { estimate, stderr }
+        (estimate, reps)
     }
+}
+
+
+/// Whether an estimate can be trusted as a normal-theory estimate with its standard error.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Reliability {
+    pub reliable: bool,
+    /// Kish's effective number of networks behind the estimate's highest power sum (NaN when
+    /// it cannot be formed).
+    pub effective_networks: f64,
+    /// Why not, when not reliable.
+    pub why: Option<String>,
+}
+
+impl Reliability {
+    fn no(effective_networks: f64, why: String) -> Self {
+        Reliability {
+            reliable: false,
+            effective_networks,
+            why: Some(why),
+        }
+    }
+}
+
+fn judge(ess: f64, p: usize, min: f64, zero_stderr: bool) -> Reliability {
+    if zero_stderr {
+        // Constant data: every cumulant is exactly 0 and so is its error; nothing to doubt.
+        return Reliability {
+            reliable: true,
+            effective_networks: ess,
+            why: None,
+        };
+    }
+    if ess.is_nan() {
+        return Reliability::no(
+            ess,
+            format!("effective networks of the order-{p} power sum unknown (overflow or an old file)"),
+        );
+    }
+    if ess < min {
+        return Reliability::no(
+            ess,
+            format!(
+                "too few networks for the tail: order-{p} power sum rests on {} effective networks (needs {min})",
+                fmt_count(ess),
+            ),
+        );
+    }
+    Reliability {
+        reliable: true,
+        effective_networks: ess,
+        why: None,
+    }
+}
+
+fn fmt_count(x: f64) -> String {
+    if x < 10.0 {
+        format!("{x:.1}")
+    } else {
+        format!("{x:.0}")
+    }
+}
+
+/// The statistic `stat` from `v = [n, sum y, ..., sum y^6]` of values shifted by `shift`.
+fn statistic_of_sums(stat: Statistic, shift: f64, v: &[f64]) -> f64 {
+    match stat {
+        Statistic::Mean => {
+            if v[0] < 1.0 {
+                f64::NAN
+            } else {
+                shift + v[1] / v[0]
+            }
+        }
+        Statistic::Variance => univariate_k(v, 2),
+        Statistic::Kappa3 => univariate_k(v, 3),
+        Statistic::Kappa4 => univariate_k(v, 4),
+        Statistic::Kappa6 => univariate_k(v, 6),
+        Statistic::ExcessKurtosis => {
+            let k2 = univariate_k(v, 2);
+            let k4 = univariate_k(v, 4);
+            if k2 > 0.0 {
+                k4 / (k2 * k2)
+            } else {
+                f64::NAN
+            }
+        }
+    }
+}
+
+/// Central power sums T_r, r = 0..=rmax (rmax <= 12), from raw shifted sums s[0..=rmax], for
+/// the diagnostic only (the estimates use [`central_sums`]).
+fn central_sums_to(s: &[f64], rmax: usize) -> [f64; 13] {
+    let n = s[0];
+    let c = s[1] / n;
+    let mut t = [0.0; 13];
+    t[0] = n;
+    for r in 2..=rmax {
+        let mut acc = 0.0;
+        let mut binom = 1.0;
+        for i in 0..=r {
+            acc += binom * s[i] * (-c).powi((r - i) as i32);
+            binom = binom * (r - i) as f64 / (i + 1) as f64;
+        }
+        t[r] = acc;
+    }
+    t
 }
 
 /// Delete-one-group jackknife standard error of replicates; NaN with fewer than two replicates
