@@ -485,6 +485,26 @@ pub fn draw(
     Ok(progress.drawn())
 }
 
+/// The statistics reported for an observable: all of [`Statistic::ALL`], and
+/// `relative_variance` where the mean is positive by construction (diagonal NTK, squared norms,
+/// Jacobian norms, geometry counts).
+pub fn reported_statistics(name: &str) -> Vec<Statistic> {
+    let mut stats = Statistic::ALL.to_vec();
+    let diagonal_ntk = name
+        .strip_prefix("ntk[")
+        .and_then(|r| r.strip_suffix(']'))
+        .and_then(|r| r.split_once(','))
+        .is_some_and(|(a, b)| a.trim() == b.trim());
+    let positive = diagonal_ntk
+        || ["sqnorm[", "jacobian_norm[", "length_distortion", "regions", "patterns"]
+            .iter()
+            .any(|p| name.starts_with(p));
+    if positive {
+        stats.push(Statistic::RelativeVariance);
+    }
+    stats
+}
+
 /// Estimates of every observable with theory beside them, for an engine named by backend and
 /// method (merged shards have no engine at hand).
 pub fn build_report_named(problem: &Problem, drawn: &Drawn, backend: &str, method: &str) -> Report {
@@ -494,7 +514,7 @@ pub fn build_report_named(problem: &Problem, drawn: &Drawn, backend: &str, metho
     for (i, name) in names.iter().enumerate() {
         let mut stats = BTreeMap::new();
         let mut stat_order = Vec::new();
-        for stat in Statistic::ALL {
+        for stat in reported_statistics(name) {
             let e = drawn.acc.estimate(i, stat);
             let pred = if randnet_theory::geometry::is_geometry_name(name) {
                 randnet_theory::geometry::predict(

@@ -51,6 +51,9 @@ pub enum Statistic {
     Kappa4,
     Kappa6,
     ExcessKurtosis,
+    /// variance / mean² (k2 / mean²): the NTK's fluctuation ratio E[Θ²]/E[Θ]² − 1 of Hanin &
+    /// Nica. Reported only for observables with a positive mean (not in [`Statistic::ALL`]).
+    RelativeVariance,
 }
 
 impl Statistic {
@@ -72,12 +75,24 @@ impl Statistic {
             Statistic::Kappa4 => "kappa4",
             Statistic::Kappa6 => "kappa6",
             Statistic::ExcessKurtosis => "excess_kurtosis",
+            Statistic::RelativeVariance => "relative_variance",
         }
     }
 
+    /// Every statistic, [`Statistic::ALL`] and the derived ones.
+    pub const EVERY: [Statistic; 7] = [
+        Statistic::Mean,
+        Statistic::Variance,
+        Statistic::Kappa3,
+        Statistic::Kappa4,
+        Statistic::Kappa6,
+        Statistic::ExcessKurtosis,
+        Statistic::RelativeVariance,
+    ];
+
     /// Inverse of [`Statistic::name`].
     pub fn from_name(name: &str) -> Option<Statistic> {
-        Statistic::ALL.into_iter().find(|s| s.name() == name)
+        Statistic::EVERY.into_iter().find(|s| s.name() == name)
     }
 
     /// The order of the central power sum whose effective sample size decides the estimate's
@@ -85,7 +100,7 @@ impl Statistic {
     /// variance).
     pub fn power_order(&self) -> usize {
         match self {
-            Statistic::Mean | Statistic::Variance => 2,
+            Statistic::Mean | Statistic::Variance | Statistic::RelativeVariance => 2,
             Statistic::Kappa3 | Statistic::Kappa4 | Statistic::ExcessKurtosis => 4,
             Statistic::Kappa6 => 6,
         }
@@ -102,7 +117,7 @@ impl Statistic {
     pub fn min_effective_networks(&self) -> f64 {
         match self {
             Statistic::Mean => 100.0,
-            Statistic::Variance => 400.0,
+            Statistic::Variance | Statistic::RelativeVariance => 400.0,
             Statistic::Kappa3 | Statistic::Kappa4 | Statistic::ExcessKurtosis => 500.0,
             Statistic::Kappa6 => 10_000.0,
         }
@@ -112,7 +127,7 @@ impl Statistic {
     pub fn min_count(&self) -> u64 {
         match self {
             Statistic::Mean => 1,
-            Statistic::Variance => 2,
+            Statistic::Variance | Statistic::RelativeVariance => 2,
             Statistic::Kappa3 => 3,
             Statistic::Kappa4 | Statistic::ExcessKurtosis => 4,
             Statistic::Kappa6 => 6,
@@ -680,6 +695,10 @@ fn statistic_of_sums(stat: Statistic, shift: f64, v: &[f64]) -> f64 {
             } else {
                 f64::NAN
             }
+        }
+        Statistic::RelativeVariance => {
+            let mean = shift + v[1] / v[0];
+            univariate_k(v, 2) / (mean * mean)
         }
     }
 }

@@ -17,6 +17,7 @@ pub mod exact;
 pub mod geometry;
 pub mod kernels;
 pub mod quad;
+pub mod sampling;
 
 pub use kernels::{infinite_width, Kernels};
 
@@ -114,13 +115,14 @@ impl Observable {
 }
 
 /// The statistics `predict` understands.
-pub const STATISTICS: [&str; 6] = [
+pub const STATISTICS: [&str; 7] = [
     "mean",
     "variance",
     "kappa3",
     "kappa4",
     "kappa6",
     "excess_kurtosis",
+    "relative_variance",
 ];
 
 /// True when the exact scale-invariant product law applies: Gaussian weights, zero biases, no
@@ -232,6 +234,9 @@ pub fn predict(
 ) -> Option<Prediction> {
     if !STATISTICS.contains(&statistic) {
         return None;
+    }
+    if statistic == "relative_variance" {
+        return relative_variance(spec, xs, observable);
     }
     let n0 = spec.input_dim;
     if xs.iter().any(|x| x.len() != n0) {
@@ -414,6 +419,38 @@ pub fn predict(
             from_cumulants(&kap, statistic, Kind::Exact)
         }
     }
+}
+
+/// variance / mean²: exact when both are; for the diagonal NTK of zero-bias ReLU nets Hanin &
+/// Nica's E[Θ²]/E[Θ]² ≃ exp(5β) gives exp(5β) − 1 as an order of magnitude ([`Kind::Bound`]);
+/// otherwise the weaker of the two kinds (infinite-width when either is).
+fn relative_variance(spec: &NetworkSpec, xs: &[Vec<f64>], observable: &str) -> Option<Prediction> {
+    let m = predict(spec, xs, observable, "mean")?;
+    let v = predict(spec, xs, observable, "variance");
+    if m.value == 0.0 {
+        return None;
+    }
+    if let (Some(v), Kind::Exact) = (v, m.kind) {
+        if v.kind == Kind::Exact {
+            return Prediction::new(v.value / (m.value * m.value), Kind::Exact);
+        }
+    }
+    if let Some(Observable::Ntk(a, b)) = Observable::parse(observable) {
+        if a == b {
+            if let Some(p) = ntk_second_moment_ratio(spec) {
+                return Prediction::new(p.value - 1.0, Kind::Bound);
+            }
+        }
+    }
+    let v = v?;
+    let kind = if m.kind == Kind::InfiniteWidth || v.kind == Kind::InfiniteWidth {
+        Kind::InfiniteWidth
+    } else if m.kind == Kind::Bound || v.kind == Kind::Bound {
+        Kind::Bound
+    } else {
+        Kind::LeadingOrder
+    };
+    Prediction::new(v.value / (m.value * m.value), kind)
 }
 
 /// Cumulants of c · chi2_n / n: κ_j = c^j n 2^{j−1} (j−1)! / n^j.
