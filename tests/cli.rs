@@ -460,3 +460,77 @@ fn overflowing_networks_are_counted_as_diverged() {
     let d = v["diverged"].as_u64().unwrap();
     assert!(d > 0 && d < 40, "diverged {d}");
 }
+
+/// The README's first command, as a verdict: no |z| > 4 on an estimate marked reliable, no z
+/// against a prediction that is not exact (a gap instead), a `reliable` flag and a `why` on every
+/// unreliable statistic, and a table whose every row has the same columns.
+#[test]
+fn readme_command_gives_honest_verdicts() {
+    let args = [
+        "sample", "--width", "256", "--depth", "32", "--networks", "2000", "--observe",
+        "output,ntk",
+    ];
+    let mut j = args.to_vec();
+    j.extend(["--format", "json"]);
+    let v = json(&randnet(&j));
+    let mut unreliable = 0;
+    let mut gaps = 0;
+    for (name, stats) in v["observables"].as_object().unwrap() {
+        for (stat, e) in stats.as_object().unwrap() {
+            let reliable = e["reliable"].as_bool().expect("reliable flag");
+            if !reliable {
+                unreliable += 1;
+                assert!(e["why"].is_string(), "{name} {stat}: no why");
+            }
+            let kind = e["theory_kind"].as_str();
+            if kind.is_some() && kind != Some("exact") {
+                assert!(e.get("z").is_none(), "{name} {stat}: z against {kind:?}");
+                assert!(e["gap"].is_number(), "{name} {stat}: no gap");
+                gaps += 1;
+            }
+            if let Some(z) = e.get("z").and_then(|z| z.as_f64()) {
+                assert_eq!(kind, Some("exact"));
+                if reliable {
+                    assert!(z.abs() <= 4.0, "{name} {stat}: reliable with z = {z}");
+                }
+            }
+        }
+    }
+    // At M = 2000 the kurtosis and kappa6 of these heavy-tailed outputs cannot be judged.
+    assert!(unreliable > 0 && gaps > 0);
+    assert_eq!(v["observables"]["output[0]"]["kappa6"]["reliable"], false);
+    // The table: one header, rows of equal shape; unreliable z is withheld, not printed.
+    let out = randnet(&args);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("z withheld"));
+    let header = text.lines().find(|l| l.starts_with("observable")).unwrap();
+    let kind_col = header.find("kind").unwrap();
+    for line in text.lines().filter(|l| l.starts_with("output[") || l.starts_with("ntk[")) {
+        // Columns stay aligned: the kind column starts at the same offset on every row.
+        let kinds = ["exact", "infinite-width", "leading-order", "bound"];
+        if kinds.iter().any(|k| line.contains(k)) {
+            assert!(
+                kinds.iter().any(|k| line[kind_col..].starts_with(k)),
+                "misaligned row: {line}"
+            );
+        }
+    }
+}
+
+/// Values far outside any fixed-point range print in scientific notation with a fixed number
+/// of digits: a deep narrow net (|z| of order 1e39 before) keeps the table's columns.
+#[test]
+fn huge_values_keep_the_table_columns() {
+    let out = randnet(&[
+        "sample", "--width", "8", "--depth", "64", "--networks", "2000", "--observe", "output",
+        "--inputs", "1",
+    ]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    for line in text.lines().filter(|l| l.starts_with("output[")) {
+        for cell in line.split_whitespace() {
+            assert!(cell.len() <= 14, "cell {cell:?} too wide in {line}");
+        }
+    }
+}
