@@ -232,14 +232,14 @@ impl Report {
         );
         let _ = writeln!(
             out,
-            "{:<18} {:<16} {:>11} {:>10} {:>11} {:<15} {:<22} {}",
+            "{:<18} {:<17} {:>11} {:>10} {:>11} {:<15} {:<22} {}",
             "observable", "statistic", "estimate", "stderr", "theory", "kind", "z / gap", "reliable"
         );
         let mut why: Vec<String> = Vec::new();
         for (obs, stat, e) in self.rows() {
             let _ = writeln!(
                 out,
-                "{:<18} {:<16} {:>11} {:>10} {:>11} {:<15} {:<22} {}",
+                "{:<18} {:<17} {:>11} {:>10} {:>11} {:<15} {:<22} {}",
                 obs,
                 stat,
                 fmt_sig(e.estimate, 5),
