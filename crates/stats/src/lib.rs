@@ -25,6 +25,7 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+pub mod fit;
 mod kstat;
 
 /// A point estimate and its standard error. Either may be NaN where undefined (too few samples).
@@ -492,8 +493,34 @@ impl Accumulator {
             return Reliability::no(f64::NAN, "no finite estimate and standard error".into());
         }
         let p = stat.power_order();
-        let ess = self.effective_networks(obs, p);
+        let ess = self.tail_effective_networks(obs, p);
         judge(ess, p, stat.min_effective_networks(), e.stderr == 0.0)
+    }
+
+    /// The effective networks behind the order-p sum used to judge reliability: the sample's
+    /// [`Accumulator::effective_networks`], or, when smaller, the value predicted from the
+    /// order-2 tail (docs/statistics.md, "Reliability"). For a Gaussian scale mixture
+    /// c = √V g with ln V of variance s² (the law of deep networks' outputs: Hanin & Nica 2019,
+    /// arXiv 1812.05994), n_eff(p)/M = G_p exp(−p² s²/4) with G_p = ((p−1)!!)²/(2p−1)!!, so
+    /// r = n_eff(2)/(M G_2) = exp(−s²) gives n_eff(p) ≈ M G_p r^{p²/4}. n_eff(2) rests on the
+    /// fourth-order sum and is far better determined than n_eff(4) or n_eff(6), whose own
+    /// higher sums are exactly what a sample missing its tail underestimates.
+    pub fn tail_effective_networks(&self, obs: usize, p: usize) -> f64 {
+        let sample = self.effective_networks(obs, p);
+        if p == 2 || sample.is_nan() {
+            return sample;
+        }
+        let m = self.count() as f64;
+        let g = |p: usize| -> f64 {
+            let odd = |k: usize| (1..=k).step_by(2).map(|i| i as f64).product::<f64>();
+            odd(p - 1).powi(2) / odd(2 * p - 1)
+        };
+        let r = self.effective_networks(obs, 2) / (m * g(2));
+        if !(r < 1.0) {
+            return sample; // lighter than Gaussian (or unknown): nothing to predict
+        }
+        let predicted = m * g(p) * r.powf((p * p) as f64 / 4.0);
+        sample.min(predicted)
     }
 
     /// Reliability of `joint_kappa4(pair)`: the weaker of its two observables' fourth orders.
@@ -504,8 +531,8 @@ impl Accumulator {
         }
         let (a, b) = self.pairs[pair];
         let ess = self
-            .effective_networks(a, 4)
-            .min(self.effective_networks(b, 4));
+            .tail_effective_networks(a, 4)
+            .min(self.tail_effective_networks(b, 4));
         judge(ess, 4, Statistic::Kappa4.min_effective_networks(), e.stderr == 0.0)
     }
 

@@ -155,6 +155,8 @@ fn run_regime(r: &Regime, seed: u64) -> Tally {
                             let z = (e.estimate - th) / e.stderr;
                             if let Ok(path) = std::env::var("VERDICTS_DUMP") {
                                 use std::io::Write;
+                                static DUMP: std::sync::Mutex<()> = std::sync::Mutex::new(());
+                                let _guard = DUMP.lock().unwrap();
                                 let mut f = std::fs::OpenOptions::new().append(true).create(true).open(path).unwrap();
                                 let _ = writeln!(f, "{},{},{},{},{},{},{}", r.relu, r.width, r.depth, r.networks, st, rel.effective_networks, z);
                             }
@@ -292,7 +294,7 @@ fn reduced_coverage_study() {
 }
 
 #[test]
-#[ignore = "full coverage study, ~30 min on 2 cores"]
+#[ignore = "full coverage study, ~10 min on 2 cores"]
 fn full_coverage_study() {
     let regimes = grid(
         &[8, 32, 256],
@@ -317,7 +319,7 @@ fn full_coverage_study() {
 }
 
 #[test]
-#[ignore = "calibration dump"]
+#[ignore = "calibration grid: VERDICTS_DUMP=FILE writes (relu, n, L, M, statistic, n_eff, z) rows"]
 fn calibration_dump() {
     let regimes = grid(&[8, 16, 32, 64], &[1.0 / 16.0, 0.125, 0.25, 0.5, 1.0], &[1_000, 10_000, 100_000], 2e7, 20, 300);
     let _ = study(&regimes);
