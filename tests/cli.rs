@@ -534,3 +534,38 @@ fn huge_values_keep_the_table_columns() {
         }
     }
 }
+
+/// SIGTERM (scancel, a Slurm time limit, `timeout`, `kill`) saves the finished networks like
+/// Ctrl-C: the output file holds the estimates of what was drawn, the exit is non-zero, and no
+/// temporary file is left behind.
+#[test]
+fn sigterm_writes_the_finished_networks() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("cut.json");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_randnet"))
+        .args([
+            "sample", "--width", "64", "--depth", "8", "--networks", "1000000000", "--format",
+            "json", "--output",
+        ])
+        .arg(&out)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    assert!(!status.success(), "an interrupted run must fail");
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let n = v["networks"].as_u64().unwrap();
+    assert!(n > 0 && n < 1_000_000_000, "networks {n}");
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n != "cut.json")
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}

@@ -85,7 +85,7 @@ fn interrupt_and_resume(signal: &str) {
         "an interrupted sweep must not write its result"
     );
     assert!(cp.exists(), "no checkpoint after {signal}");
-    if signal == "-INT" {
+    if signal != "-KILL" {
         let mut err = String::new();
         use std::io::Read;
         child
@@ -119,6 +119,18 @@ fn sweep_killed_with_sigkill_resumes_exactly() {
 #[test]
 fn sweep_interrupted_with_sigint_resumes_exactly() {
     interrupt_and_resume("-INT");
+}
+
+/// Slurm's scancel and time limit, `timeout` and `kill` send SIGTERM; a closed terminal sends
+/// SIGHUP: both save the checkpoint like Ctrl-C.
+#[test]
+fn sweep_terminated_with_sigterm_resumes_exactly() {
+    interrupt_and_resume("-TERM");
+}
+
+#[test]
+fn sweep_hung_up_with_sighup_resumes_exactly() {
+    interrupt_and_resume("-HUP");
 }
 
 #[test]
