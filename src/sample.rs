@@ -340,6 +340,8 @@ pub static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
 /// Installs the Ctrl-C handler (once per process).
 pub fn install_interrupt_handler() {
+    // The "termination" feature makes SIGTERM (scancel, timeout, kill) and SIGHUP take the same path
+    // as Ctrl-C: finished work is written before the process exits.
     let _ = ctrlc::set_handler(|| INTERRUPTED.store(true, Ordering::SeqCst));
 }
 
@@ -511,9 +513,15 @@ pub fn build_report_named(problem: &Problem, drawn: &Drawn, backend: &str, metho
     let names = problem.names();
     let mut observables = BTreeMap::new();
     let mut order = Vec::new();
+    let mut footer = Vec::new();
+    let m = drawn.acc.count() as f64;
     for (i, name) in names.iter().enumerate() {
         let mut stats = BTreeMap::new();
         let mut stat_order = Vec::new();
+        let law = randnet_theory::sampling::estimator_law(&problem.spec, &problem.inputs, name);
+        if let Some(law) = &law {
+            footer.push(plan_line(name, law, m));
+        }
         for stat in reported_statistics(name) {
             let e = drawn.acc.estimate(i, stat);
             let pred = if randnet_theory::geometry::is_geometry_name(name) {
@@ -528,7 +536,11 @@ pub fn build_report_named(problem: &Problem, drawn: &Drawn, backend: &str, metho
                 randnet_theory::predict(&problem.spec, &problem.inputs, name, stat.name())
             };
             let rel = drawn.acc.reliability(i, stat);
-            stats.insert(stat.name().to_string(), Entry::new(e, rel, pred));
+            let mut entry = Entry::new(e, rel, pred);
+            if let Some(law) = &law {
+                entry.law_stderr = law.stderr(stat.name(), m).filter(|v| v.is_finite());
+            }
+            stats.insert(stat.name().to_string(), entry);
             stat_order.push(stat.name().to_string());
         }
         observables.insert(name.clone(), stats);
@@ -559,8 +571,28 @@ pub fn build_report_named(problem: &Problem, drawn: &Drawn, backend: &str, metho
         seconds: drawn.seconds,
         observables,
         order,
-        footer: Vec::new(),
+        footer,
     }
+}
+
+/// The table's planning line for an observable with an exact law: networks needed for a 10 %
+/// relative standard error of its fourth- and sixth-order statistics, and the law's standard
+/// error of the excess kurtosis at this M beside what a run of that size can give.
+fn plan_line(name: &str, law: &randnet_theory::sampling::EstimatorLaw, m: f64) -> String {
+    use crate::output::fmt_sig;
+    let need = |stat: &str| {
+        law.networks_for_relative_error(stat, 0.1)
+            .filter(|v| v.is_finite())
+            .map(|v| fmt_sig(v.ceil(), 2))
+            .unwrap_or_else(|| "-".into())
+    };
+    format!(
+        "exact law, {name}: networks for 10 % relative error: kappa4 {}, excess_kurtosis {}, kappa6 {} (this run: {})",
+        need("kappa4"),
+        need("excess_kurtosis"),
+        need("kappa6"),
+        fmt_sig(m, 3)
+    )
 }
 
 #[cfg(test)]
