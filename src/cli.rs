@@ -318,6 +318,10 @@ pub struct TheoryArgs {
     /// Seed of drawn inputs (--inputs K): `sample --seed S` draws the same inputs.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Also give, for exact predictions, the standard error of each estimate over M networks
+    /// (`stderr_at_networks`; docs/statistics.md "Exact standard errors from the law").
+    #[arg(long, value_name = "M", value_parser = clap::value_parser!(u64).range(1..))]
+    pub networks: Option<u64>,
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
 }
@@ -349,15 +353,25 @@ pub struct SweepArgs {
     /// Depth-to-width ratios: L = round(ratio * width) at every width.
     #[arg(long, value_name = "R1,R2,..")]
     pub ratios: Option<String>,
-    /// Plot the statistics against L/n (one series per width) to FILE.png or FILE.svg.
+    /// Plot the statistics against L/n (one series per width) to FILE.png or FILE.svg
+    /// (docs/plots.md).
     #[arg(long, value_name = "FILE")]
     pub plot: Option<PathBuf>,
-    /// A statistic to plot, OBSERVABLE:STATISTIC (repeatable; default output[0]:excess_kurtosis).
-    #[arg(long, value_name = "OBS:STAT")]
+    // The help lists the statistics from crate::plot::plot_statistics (one list).
+    #[arg(long, value_name = "OBS:STAT", help = crate::plot::plot_stat_help())]
     pub plot_stat: Vec<String>,
-    /// Horizontal axis of the plot: ratio (L/n), depth (L) or neurons (N = n L).
-    #[arg(long, default_value = "ratio")]
-    pub plot_x: String,
+    /// Horizontal axis of the plot.
+    #[arg(long, value_enum, default_value_t = crate::plot::XAxis::Ratio)]
+    pub plot_x: crate::plot::XAxis,
+    /// Vertical axis scale of the plot (a diagonal NTK's relative_variance of a zero-bias ReLU
+    /// net also gets the fitted Hanin–Nica curve C·(exp(5β)−1)).
+    #[arg(long, value_enum, default_value_t = crate::plot::YScale::Auto)]
+    pub plot_y_scale: crate::plot::YScale,
+    /// At each depth (or ratio), fit a + b/n over the widths for every statistic and add rows
+    /// with width `inf`: a with its joint-jackknife error beside the infinite-width theory, b
+    /// beside the theory's 1/n coefficient (docs/statistics.md; needs 2+ distinct widths).
+    #[arg(long)]
+    pub extrapolate: bool,
     /// Continue a killed or interrupted sweep from its checkpoint.
     #[arg(long)]
     pub resume: bool,

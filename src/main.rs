@@ -4,6 +4,7 @@
 mod batch;
 mod bench;
 mod cli;
+mod extrapolate;
 mod input_file;
 mod merge;
 mod npy;

@@ -154,6 +154,7 @@ pub fn run(args: &MergeArgs) -> Result<()> {
                 width,
                 depth,
                 depth_over_width: depth as f64 / width as f64,
+                ratio: docs[0].0["points"][i].get("ratio").and_then(Value::as_f64),
                 report,
             });
         }
@@ -162,6 +163,12 @@ pub fn run(args: &MergeArgs) -> Result<()> {
             kind: "sweep",
             seed: docs[0].0["seed"].as_u64().unwrap_or(0),
             networks: docs[0].0["networks"].as_u64().unwrap_or(0),
+            // Shards written with --extrapolate: the fits again, over all the networks.
+            extrapolations: docs[0]
+                .0
+                .get("extrapolations")
+                .is_some()
+                .then(|| crate::extrapolate::extrapolate(&points)),
             points,
         };
         return write_result(&result, args.format, args.output.as_deref());

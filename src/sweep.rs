@@ -50,6 +50,9 @@ pub struct SweepResult {
     pub seed: u64,
     pub networks: u64,
     pub points: Vec<PointReport>,
+    /// `--extrapolate`: the fits a + b/n at every depth or ratio (src/extrapolate.rs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extrapolations: Option<Vec<crate::extrapolate::Extrapolation>>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -57,6 +60,9 @@ pub struct PointReport {
     pub width: usize,
     pub depth: usize,
     pub depth_over_width: f64,
+    /// The nominal `--ratios` value of the point (L = round(ratio * width)).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ratio: Option<f64>,
     #[serde(flatten)]
     pub report: Report,
 }
@@ -150,7 +156,10 @@ pub fn run(args: &SweepArgs) -> Result<()> {
         bail!("--networks must be a positive integer, got 0");
     }
     let pts = points(args)?;
-    crate::plot::XAxis::parse(&args.plot_x)?;
+    let ratios = crate::extrapolate::point_ratios(args, &pts);
+    if args.extrapolate {
+        crate::extrapolate::check(&pts, &ratios)?;
+    }
     // The base problem (inputs, observables, seed) with the first point's shape, so spec
     // validation errors come before any work.
     let mut base_args = args.sample.clone();
@@ -162,6 +171,8 @@ pub fn run(args: &SweepArgs) -> Result<()> {
         .iter()
         .map(|&p| point_problem(&base, p))
         .collect::<Result<_>>()?;
+    // The plot flags against the sweep's observables, before any network is drawn.
+    crate::plot::check(args, &problems)?;
     let shard = run.shard_range()?;
     let range = shard.range(run.networks);
     let key = Key {
@@ -260,6 +271,7 @@ pub fn run(args: &SweepArgs) -> Result<()> {
             width: pt.width,
             depth: pt.depth,
             depth_over_width: pt.depth as f64 / pt.width as f64,
+            ratio: ratios[i],
             report,
         });
     }
@@ -270,12 +282,14 @@ pub fn run(args: &SweepArgs) -> Result<()> {
         kind: "sweep",
         seed: base.seed,
         networks: run.networks,
+        extrapolations: args
+            .extrapolate
+            .then(|| crate::extrapolate::extrapolate(&reports)),
         points: reports,
     };
     write_result(&result, run.format, run.output.as_deref())?;
     if let Some(plot) = &args.plot {
-        let x = crate::plot::XAxis::parse(&args.plot_x)?;
-        crate::plot::plot_sweep(&result, &args.plot_stat, x, plot)?;
+        crate::plot::plot_sweep(&result, args, plot)?;
     }
     // The result is written: the checkpoint has done its job.
     let _ = std::fs::remove_file(&cp_path);
@@ -298,8 +312,15 @@ pub fn write_result(result: &SweepResult, format: Format, output: Option<&Path>)
 
 /// Tidy rows (DESIGN §6): one per width, depth, observable and statistic.
 pub fn tidy_csv(result: &SweepResult) -> String {
+    // With extrapolations, three columns at the end (empty on the points' rows).
+    let slope_cells = if result.extrapolations.is_some() {
+        ",,,"
+    } else {
+        ""
+    };
     let mut out = format!(
-        "width,depth,depth_over_width,observable,statistic,{ENTRY_CSV_HEADER},n0,activation,cw,cb,networks,diverged,seed\n"
+        "width,depth,depth_over_width,observable,statistic,{ENTRY_CSV_HEADER},n0,activation,cw,cb,networks,diverged,seed{}\n",
+        if slope_cells.is_empty() { "" } else { ",slope,slope_stderr,slope_theory" }
     );
     for p in &result.points {
         let r = &p.report;
@@ -308,7 +329,7 @@ pub fn tidy_csv(result: &SweepResult) -> String {
                 let e: &Entry = &r.observables[obs][stat];
                 let _ = writeln!(
                     out,
-                    "{},{},{},\"{}\",{},{},{},{},{},{},{},{},{}",
+                    "{},{},{},\"{}\",{},{},{},{},{},{},{},{},{}{}",
                     p.width,
                     p.depth,
                     p.depth_over_width,
@@ -321,10 +342,12 @@ pub fn tidy_csv(result: &SweepResult) -> String {
                     r.spec.cb,
                     r.networks,
                     r.diverged,
-                    r.seed
+                    r.seed,
+                    slope_cells
                 );
             }
         }
     }
+    out.push_str(&crate::extrapolate::csv_rows(result));
     out
 }

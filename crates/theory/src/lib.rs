@@ -16,6 +16,7 @@ use serde::Serialize;
 pub mod exact;
 pub mod geometry;
 pub mod kernels;
+pub mod limit;
 pub mod quad;
 pub mod sampling;
 
