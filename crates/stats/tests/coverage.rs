@@ -35,6 +35,7 @@ fn truth(obs: usize, stat: Statistic) -> f64 {
             Statistic::Kappa4 => chi2_cumulant(K, 4),
             Statistic::Kappa6 => chi2_cumulant(K, 6),
             Statistic::ExcessKurtosis => 12.0 / K as f64,
+            Statistic::RelativeVariance => 2.0 / K as f64,
         },
         _ => unreachable!(),
     }
