@@ -40,7 +40,7 @@ fn all_estimates(acc: &Accumulator) -> Vec<(String, Estimate, f64)> {
                 Statistic::Kappa3 => 3.0,
                 Statistic::Kappa4 => 4.0,
                 Statistic::Kappa6 => 6.0,
-                Statistic::ExcessKurtosis => 0.0,
+                Statistic::ExcessKurtosis | Statistic::RelativeVariance => 0.0,
             };
             let scale = if s == Statistic::Mean {
                 // a mean's own size, or its spread if larger
