@@ -20,8 +20,9 @@
 // depends on uniform values only (params, workgroup id).
 
 struct Params {
-    key: vec2<u32>,
-    net_start: u32,     // network index of workgroup 0 (low 32 bits, as the CPU's `net as u32`)
+    key: vec2<u32>,     // Philox key of every network of the chunk (host: stream::network_key)
+    net_start: u32,     // word c0 of workgroup 0: the network index's low 32 bits; the host
+                        // splits chunks at multiples of 2^32: net_start + net_local never wraps
     count: u32,         // networks in this dispatch
     depth: u32,         // L
     k: u32,             // K inputs

@@ -16,8 +16,8 @@
 // The K x K eigendecompositions (cyclic Jacobi, as linalg::sym_eigen) run on thread 0.
 
 struct Params {
-    key: vec2<u32>,
-    net_start: u32,
+    key: vec2<u32>,   // Philox key of every network of the chunk (host: stream::network_key)
+    net_start: u32,   // word c0 of workgroup 0 (low 32 bits; chunks never wrap past 2^32)
     count: u32,
     k: u32,
     phase: u32,       // 0 forward, 1 backward, 2 first backward (readout)

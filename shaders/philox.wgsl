@@ -2,7 +2,11 @@
 // 10 rounds. WGSL has no 64-bit integers: the high word of the 32x32 product is assembled from
 // 16-bit halves (all arithmetic in u32, wrapping). CPU twin: crates/sampler/src/philox.rs.
 // Counter layout (crates/sampler/src/stream.rs, docs/rng.md):
-//   [network index, purpose << 24 | layer, row, column / 4], key = the 64-bit seed (low word first).
+//   [network index mod 2^32, purpose << 24 | layer, row, column / 4], key = the network's key:
+//   the 64-bit seed (low word first) for networks below 2^32, a key derived from the seed and the
+//   network index's high word beyond (stream::network_key). The kernels do no 64-bit math: the
+//   host computes the key of each dispatch chunk, passes it in the parameters, and never lets a
+//   chunk straddle a multiple of 2^32 networks.
 
 const PHILOX_M0: u32 = 0xD2511F53u;
 const PHILOX_M1: u32 = 0xCD9E8D57u;

@@ -7,8 +7,7 @@
 //! [`WEIGHT_CACHE_BYTES`]; otherwise rows are regenerated from the stream (the same numbers).
 
 use crate::activation::LayerActivation;
-use crate::philox::key_of_seed;
-use crate::stream::{fill_row, tag, Purpose};
+use crate::stream::{fill_row, network_stream, tag, Purpose};
 use crate::{Problem, SamplerError};
 use randnet_spec::{Parameterization, WeightLaw};
 
@@ -22,7 +21,6 @@ pub struct DenseEngine {
     widths: Vec<usize>,
     /// Activation applied to z^l, index l = 1..=L (index 0 unused).
     acts: Vec<LayerActivation>,
-    key: [u32; 2],
     cache_weights: bool,
     /// Number of columns pushed through the layers: K inputs, then K tangents if Jacobians.
     cols: usize,
@@ -61,7 +59,6 @@ impl DenseEngine {
             problem: problem.clone(),
             widths,
             acts,
-            key: key_of_seed(problem.seed),
             cache_weights: weight_bytes <= WEIGHT_CACHE_BYTES,
             cols: if problem.observe.jacobian { 2 * k } else { k },
         })
@@ -111,7 +108,8 @@ impl DenseEngine {
         let k = self.problem.inputs.len();
         let cols = self.cols;
         let depth = spec.depth();
-        let net32 = net as u32;
+        // The network's Philox key and counter word c0 (stream::network_key: 64-bit indices).
+        let (key, net32) = network_stream(self.problem.seed, net);
         let law = spec.weights;
         let sqrt_cb = spec.cb.sqrt();
         let alpha = spec.residual_alpha().unwrap_or(1.0);
@@ -120,7 +118,7 @@ impl DenseEngine {
 
         // a^0 = x for the inputs and u (unit, drawn per network) for the tangents.
         crate::inputs::fill_layer0(
-            self.key,
+            key,
             net32,
             &self.problem.inputs,
             observe.jacobian,
@@ -139,7 +137,7 @@ impl DenseEngine {
             if spec.cb > 0.0 {
                 s.bias.resize(n_out, 0.0);
                 fill_row(
-                    self.key,
+                    key,
                     net32,
                     tag(Purpose::Bias, l as u32),
                     0,
@@ -153,18 +151,11 @@ impl DenseEngine {
             for i in 0..n_out {
                 let row: &[f64] = if self.cache_weights {
                     let w = &mut s.weights[l - 1][i * n_in..(i + 1) * n_in];
-                    fill_row(
-                        self.key,
-                        net32,
-                        tag(Purpose::Weight, l as u32),
-                        i as u32,
-                        law,
-                        w,
-                    );
+                    fill_row(key, net32, tag(Purpose::Weight, l as u32), i as u32, law, w);
                     w
                 } else {
                     fill_row(
-                        self.key,
+                        key,
                         net32,
                         tag(Purpose::Weight, l as u32),
                         i as u32,
@@ -219,7 +210,7 @@ impl DenseEngine {
             }
         }
         if observe.ntk {
-            let ntk = self.ntk(net32, s);
+            let ntk = self.ntk(key, net32, s);
             for a in 0..k {
                 for b in a..k {
                     out[o] = ntk[a * k + b];
@@ -244,7 +235,7 @@ impl DenseEngine {
 
     /// The K x K NTK of readout unit 0 (row-major), by backpropagation from the stored forward
     /// pass. Θ = Σ_l α_l² [w_l (a^{l-1}·a^{l-1}')(δ^l·δ^l') + b_l (δ^l·δ^l')].
-    fn ntk(&self, net32: u32, s: &mut DenseScratch) -> Vec<f64> {
+    fn ntk(&self, key: [u32; 2], net32: u32, s: &mut DenseScratch) -> Vec<f64> {
         let spec = &self.problem.spec;
         let k = self.problem.inputs.len();
         let depth = spec.depth();
@@ -294,7 +285,7 @@ impl DenseEngine {
                     &s.weights[l - 1][i * n_in..(i + 1) * n_in]
                 } else {
                     fill_row(
-                        self.key,
+                        key,
                         net32,
                         tag(Purpose::Weight, l as u32),
                         i as u32,

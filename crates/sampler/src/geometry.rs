@@ -36,8 +36,7 @@
 
 use crate::activation::LayerActivation;
 use crate::dense::dot;
-use crate::philox::key_of_seed;
-use crate::stream::{fill_row, tag, Purpose};
+use crate::stream::{fill_row, network_stream, tag, Purpose};
 use crate::{Problem, SamplerError};
 use randnet_spec::{Curve, Observe, SpecError, WeightLaw};
 use std::collections::HashSet;
@@ -102,7 +101,6 @@ pub struct GeometryEngine {
     acts: Vec<LayerActivation>,
     /// Slopes (a₊, a₋) of layer l for piecewise-linear activations (index 0 unused).
     slopes: Vec<(f64, f64)>,
-    key: [u32; 2],
     observe: Observe,
     names: Vec<String>,
     piecewise_linear: bool,
@@ -242,7 +240,6 @@ impl GeometryEngine {
             widths,
             acts,
             slopes,
-            key: key_of_seed(problem.seed),
             observe,
             names,
             piecewise_linear,
@@ -330,13 +327,14 @@ impl GeometryEngine {
             return;
         }
         let spec = &self.problem.spec;
-        let net32 = net as u32;
+        // The network's Philox key and counter word c0 (stream::network_key: 64-bit indices).
+        let (key, net32) = network_stream(self.problem.seed, net);
         for l in 1..self.widths.len() {
             let (n_in, n_out) = (self.widths[l - 1], self.widths[l]);
             let w = &mut s.w[l - 1];
             for i in 0..n_out {
                 fill_row(
-                    self.key,
+                    key,
                     net32,
                     tag(Purpose::Weight, l as u32),
                     i as u32,
@@ -346,7 +344,7 @@ impl GeometryEngine {
             }
             if spec.cb > 0.0 {
                 fill_row(
-                    self.key,
+                    key,
                     net32,
                     tag(Purpose::Bias, l as u32),
                     0,

@@ -1,7 +1,8 @@
 //! Resolution of an [`InputSpec`] to explicit input vectors.
 //!
 //! Drawn inputs come from the seed's input stream (DESIGN §3, purpose `Input`, word c0 = the
-//! input index), so every backend, shard and batch size sees the same inputs.
+//! input index, key = the seed itself whatever the networks drawn), so every backend, shard and
+//! batch size sees the same inputs.
 
 use crate::philox::key_of_seed;
 use crate::stream::{fill_row, tag, Purpose};
@@ -44,8 +45,9 @@ pub fn resolve_inputs(inputs: &InputSpec, n0: usize, seed: u64) -> Vec<Vec<f64>>
 
 /// Layer 0 of a network, column-major `[c * n0 + j]`: the K inputs, then — when Jacobians are
 /// observed — K copies of the network's unit direction u (DESIGN §5: drawn afresh per network
-/// from purpose `JacobianDirection`). `u` is scratch space. Every engine starts here, so all
-/// draw the same u.
+/// from purpose `JacobianDirection`). `key` and `net32` are the network's Philox key and counter
+/// word c0 ([`crate::stream::network_stream`]). `u` is scratch space. Every engine starts here,
+/// so all draw the same u.
 pub fn fill_layer0(
     key: [u32; 2],
     net32: u32,

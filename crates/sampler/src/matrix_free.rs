@@ -39,8 +39,7 @@
 
 use crate::activation::LayerActivation;
 use crate::linalg::PsdFactor;
-use crate::philox::key_of_seed;
-use crate::stream::{fill_row, tag, Purpose};
+use crate::stream::{fill_row, network_stream, tag, Purpose};
 use crate::{Problem, SamplerError};
 use randnet_spec::{Parameterization, WeightLaw};
 
@@ -51,7 +50,6 @@ pub struct MatrixFreeEngine {
     widths: Vec<usize>,
     /// Activation applied to z^l, index l = 1..=L (index 0 unused).
     acts: Vec<LayerActivation>,
-    key: [u32; 2],
     /// K, the number of inputs.
     k: usize,
     /// Columns pushed through the layers: K inputs, then K tangents with Jacobians.
@@ -202,7 +200,6 @@ impl MatrixFreeEngine {
             problem: problem.clone(),
             widths,
             acts,
-            key: key_of_seed(problem.seed),
             k,
             cols: if problem.observe.jacobian { 2 * k } else { k },
         })
@@ -301,14 +298,15 @@ impl MatrixFreeEngine {
         let spec = &self.problem.spec;
         let (k, cols) = (self.k, self.cols);
         let depth = spec.depth();
-        let net32 = net as u32;
+        // The network's Philox key and counter word c0 (stream::network_key: 64-bit indices).
+        let (key, net32) = network_stream(self.problem.seed, net);
         let alpha = spec.residual_alpha().unwrap_or(1.0);
         let observe = self.problem.observe;
         s.sqnorms.clear();
 
         // a^0 = x for the inputs and the unit direction u for the tangents (as in dense).
         crate::inputs::fill_layer0(
-            self.key,
+            key,
             net32,
             &self.problem.inputs,
             observe.jacobian,
@@ -354,7 +352,7 @@ impl MatrixFreeEngine {
             // Z (n_out x r, column-major) as one flat stream; H[:, c] = Σ_m S[m, c] Z[:, m].
             let zn = &mut s.normals[..n_out * r];
             fill_row(
-                self.key,
+                key,
                 net32,
                 tag(Purpose::MatrixFreeForward, l as u32),
                 0,
@@ -432,7 +430,7 @@ impl MatrixFreeEngine {
             }
         }
         if observe.ntk {
-            self.ntk(net32, s);
+            self.ntk(key, net32, s);
             for a in 0..k {
                 for b in a..k {
                     out[o] = s.ntk[a * k + b];
@@ -458,7 +456,7 @@ impl MatrixFreeEngine {
     /// (δ^l·δ^l') + b_l (δ^l·δ^l')], with Ŵ^lᵀ δ^l drawn from its conditional law given the
     /// forward pass (module docs).
     #[inline(always)]
-    fn ntk(&self, net32: u32, s: &mut MatrixFreeScratch) {
+    fn ntk(&self, key: [u32; 2], net32: u32, s: &mut MatrixFreeScratch) {
         let spec = &self.problem.spec;
         let (k, cols) = (self.k, self.cols);
         let depth = spec.depth();
@@ -547,7 +545,7 @@ impl MatrixFreeEngine {
             let full = n_in + bias_rows;
             let yn = &mut s.normals[..g_rows * q];
             fill_row(
-                self.key,
+                key,
                 net32,
                 tag(Purpose::MatrixFreeBackward, l as u32),
                 0,

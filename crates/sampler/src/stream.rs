@@ -1,10 +1,13 @@
 //! The random streams of randnet: which Philox counter names which random number
-//! (DESIGN §3, written out in docs/rng.md). This layout is public API: changing it changes every
+//! (written out in docs/rng.md). This layout is public API: changing it changes every
 //! network a seed draws, and the value-stability tests below must then be updated and the change
-//! announced in the changelog.
+//! announced in docs/rng.md.
 //!
 //! Counter words: `[c0, c1, c2, c3]` =
-//! `[network index, purpose << 24 | layer, row, column / 4]`, key = the 64-bit seed.
+//! `[network index mod 2^32, purpose << 24 | layer, row, column / 4]`, key = [`network_key`]
+//! (the 64-bit seed for networks below 2^32, a key derived from the seed and the network's high
+//! word beyond: see [`network_key`] and docs/rng.md, "Networks beyond 2^32"). Drawn inputs
+//! (purpose `Input`) have word c0 = the input index and the seed itself as key.
 //! One Philox call gives four u32 words x_0..x_3, turned into uniforms
 //! `u_i = ((x_i >> 8) + 0.5) * 2^-24` in (0, 1) and then into values of the requested law:
 //! - gaussian: Box–Muller on the pairs (u_0, u_1) and (u_2, u_3):
@@ -15,7 +18,7 @@
 //! last partial block beyond the row's end are never used.
 
 use crate::fastmath;
-use crate::philox::philox4x32_10;
+use crate::philox::{key_of_seed, philox4x32_10};
 use randnet_spec::WeightLaw;
 
 /// What a counter draws (bits 24..31 of word c1).
@@ -41,6 +44,53 @@ pub enum Purpose {
 pub fn tag(purpose: Purpose, layer: u32) -> u32 {
     debug_assert!(layer < (1 << 24));
     ((purpose as u32) << 24) | layer
+}
+
+/// Word c1 of the key-derivation counter `[hi, KEY_DERIVATION_TAG, 0, 0]` (see [`network_key`]):
+/// purpose 0xFF, layer 0. No stream uses it: every other c1 is `purpose << 24 | layer` with a
+/// [`Purpose`] in 1..=6 (top byte 1..=6, never 0xFF), and `layer < 2^24` so that the layer cannot
+/// reach the purpose byte ([`tag`] asserts it; `Problem::validate` refuses a depth + 1 >= 2^24).
+/// So under the seed's own key the derivation blocks are never values of any stream.
+pub const KEY_DERIVATION_TAG: u32 = 0xFF << 24;
+
+/// The Philox key of network `network` under `seed`: the one place where a network's key is made
+/// (every CPU engine, and the GPU hosts once per dispatch chunk).
+///
+/// Write `network = hi * 2^32 + lo`; word c0 of the network's counters is `lo`
+/// ([`network_counter`]). For `hi = 0` the key is the seed itself (low word first), as it has
+/// always been, so no network below 2^32 changes. For `hi > 0` the key is derived: the first two
+/// output words of `philox4x32_10([hi, KEY_DERIVATION_TAG, 0, 0], seed)`. A pseudo-random function
+/// of (seed, hi): two different (seed, hi) pairs share a key with probability ~2^-64, and networks
+/// with different `hi` then draw from unrelated streams.
+#[inline]
+pub fn network_key(seed: u64, network: u64) -> [u32; 2] {
+    let key = key_of_seed(seed);
+    let hi = (network >> 32) as u32;
+    if hi == 0 {
+        return key;
+    }
+    let x = philox4x32_10([hi, KEY_DERIVATION_TAG, 0, 0], key);
+    [x[0], x[1]]
+}
+
+/// Word c0 of network `network`'s counters: its low 32 bits (the high ones are in the key).
+#[inline(always)]
+pub fn network_counter(network: u64) -> u32 {
+    network as u32
+}
+
+/// (key, word c0) of network `network` under `seed`: [`network_key`] and [`network_counter`].
+#[inline]
+pub fn network_stream(seed: u64, network: u64) -> ([u32; 2], u32) {
+    (network_key(seed, network), network_counter(network))
+}
+
+/// How many networks from `start` on share `start`'s key: those up to the next multiple of 2^32
+/// (at least 1, at most 2^32). A GPU dispatch chunk, which has one key and counts its networks
+/// in 32-bit c0 words, never holds more than this many.
+#[inline]
+pub fn networks_sharing_key(start: u64) -> u64 {
+    (1u64 << 32) - (start & 0xFFFF_FFFF)
 }
 
 const TWO_PI: f64 = std::f64::consts::TAU;
@@ -224,7 +274,7 @@ mod tests {
     use crate::philox::key_of_seed;
 
     /// Value stability: the first weights of seed 42, network 0, layer 1. If this test fails the
-    /// stream changed: that is a breaking change to be announced (docs/rng.md, CHANGELOG).
+    /// stream changed: that is a breaking change to be announced in docs/rng.md.
     #[test]
     fn weight_stream_is_stable() {
         let mut row = [0.0; 6];
@@ -297,6 +347,162 @@ mod tests {
         -1.1219451635700297,
         -0.49944183570126044,
     ];
+
+    /// The seed of the "Networks beyond 2^32" pins (docs/rng.md): both key words non-zero.
+    const NET_SEED: u64 = 0x5EED_0000_0000_002A;
+
+    /// Bits of the first six weights (layer 1, row 0, Gaussian) of networks 5, 2^32 - 1,
+    /// 2^32 + 5 and 2^33 + 5 under `NET_SEED`. Those of 5 and 2^32 - 1 were captured from the
+    /// code before networks beyond 2^32 got keys of their own and must never change; those of
+    /// 2^32 + 5 and 2^33 + 5 were pinned when they did (before, they repeated network 5's).
+    const PINNED_NETWORK_WEIGHTS: [(u64, [u64; 6]); 4] = [
+        (
+            5,
+            [
+                0x3fe2f415a94b123e,
+                0xbfe8cbae6375bccb,
+                0x3ff23011a0693e83,
+                0x3ff4e4f4d21d80fa,
+                0xc00009ef0a755208,
+                0xbfe7dc6b687ea2fb,
+            ],
+        ),
+        (
+            (1 << 32) - 1,
+            [
+                0x3fefa8d9522e2b55,
+                0x3fd830d49af80aa7,
+                0x3fe69f6273f37002,
+                0x3fd2bea4655efd3f,
+                0xbfe02f03f5330098,
+                0xbfac263ef0ce07b4,
+            ],
+        ),
+        (
+            (1 << 32) + 5,
+            [
+                0xbfdcb87b19490c30,
+                0x3fefffe2db303354,
+                0x3ffc6ba440db68a4,
+                0xbfa6a0f1055daca2,
+                0x3ff2f76f928d0274,
+                0x3fc447d7a45c4f1b,
+            ],
+        ),
+        (
+            (1 << 33) + 5,
+            [
+                0x3fd333257d8fa63a,
+                0x3feed2fe533cd09c,
+                0x3fd6f306ac87917f,
+                0xbfdfa459f7fa6b74,
+                0x3fe56161d2d44854,
+                0xbfb0de5618811c58,
+            ],
+        ),
+    ];
+
+    #[test]
+    fn pinned_weights_across_2_pow_32() {
+        for (net, bits) in PINNED_NETWORK_WEIGHTS {
+            let (key, c0) = network_stream(NET_SEED, net);
+            let mut w = [0.0; 6];
+            fill_row(
+                key,
+                c0,
+                tag(Purpose::Weight, 1),
+                0,
+                WeightLaw::Gaussian,
+                &mut w,
+            );
+            assert_eq!(w.map(f64::to_bits), bits, "network {net}: {w:?}");
+        }
+        // Below 2^32 the stream is exactly the seed's, as it always was.
+        for net in [0, 5, 1 << 31, (1 << 32) - 1] {
+            assert_eq!(network_key(NET_SEED, net), key_of_seed(NET_SEED));
+            assert_eq!(network_counter(net), net as u32);
+        }
+    }
+
+    /// The worked example of docs/rng.md, checked word by word (recomputed independently with a
+    /// Python Philox and Python's math module).
+    #[test]
+    fn network_key_worked_example() {
+        let net = (1u64 << 32) + 5;
+        // Derived keys: the first two words of philox([hi, 0xFF000000, 0, 0], seed).
+        assert_eq!(network_key(NET_SEED, net), [0xb0ea33d9, 0x1a3ec1bb]);
+        assert_eq!(
+            network_key(NET_SEED, net),
+            philox4x32_10([1, KEY_DERIVATION_TAG, 0, 0], key_of_seed(NET_SEED))[..2]
+        );
+        assert_eq!(
+            network_key(NET_SEED, (1 << 33) + 5),
+            [0xc3706880, 0xccb08b14]
+        );
+        // Every network with the same high word shares the key; c0 holds the low word.
+        assert_eq!(network_key(NET_SEED, 1 << 32), network_key(NET_SEED, net));
+        assert_eq!(
+            network_key(NET_SEED, (2 << 32) - 1),
+            network_key(NET_SEED, net)
+        );
+        assert_eq!(network_stream(NET_SEED, net).1, 5);
+        // First counter of the network's layer-1 weights, its words and normals.
+        let x = philox4x32_10(
+            [5, tag(Purpose::Weight, 1), 0, 0],
+            network_key(NET_SEED, net),
+        );
+        assert_eq!(x, [0x8c6683e0, 0x512fd1db, 0x34ce3722, 0xfefc8784]);
+        let python = [
+            -0.4487598177840395,
+            0.9999861031552464,
+            1.7762796910742873,
+            -0.04419663610937109,
+        ];
+        for (v, p) in normals4(x).iter().zip(python) {
+            assert!((v - p).abs() < 1e-12, "{v} vs {p}");
+        }
+        // The key depends on the seed too.
+        assert_ne!(network_key(NET_SEED + 1, net), network_key(NET_SEED, net));
+    }
+
+    /// No stream's word c1 is the derivation tag: every purpose's top byte is 1..=6 and a layer
+    /// (< 2^24) never reaches the purpose byte.
+    #[test]
+    fn key_derivation_tag_is_unused() {
+        use Purpose::*;
+        for p in [
+            Weight,
+            Bias,
+            JacobianDirection,
+            Input,
+            MatrixFreeForward,
+            MatrixFreeBackward,
+        ] {
+            for layer in [0, 1, 2, 255, (1 << 24) - 1] {
+                let c1 = tag(p, layer);
+                assert_eq!(c1 >> 24, p as u32);
+                assert!((1..=6).contains(&(c1 >> 24)));
+                assert_ne!(c1, KEY_DERIVATION_TAG);
+                assert_ne!(c1 >> 24, KEY_DERIVATION_TAG >> 24);
+            }
+        }
+    }
+
+    #[test]
+    fn chunks_sharing_a_key_end_at_multiples_of_2_pow_32() {
+        assert_eq!(networks_sharing_key(0), 1 << 32);
+        assert_eq!(networks_sharing_key(5), (1 << 32) - 5);
+        assert_eq!(networks_sharing_key((1 << 32) - 1), 1);
+        assert_eq!(networks_sharing_key(1 << 32), 1 << 32);
+        assert_eq!(networks_sharing_key((1 << 33) + 5), (1 << 32) - 5);
+        assert_eq!(networks_sharing_key(u64::MAX), 1);
+        for start in [0u64, 7, (1 << 32) - 3, (1 << 32) + 9, u64::MAX - 2] {
+            let n = networks_sharing_key(start);
+            let last = start + (n - 1);
+            assert_eq!(network_key(3, last), network_key(3, start));
+            assert!(network_counter(start) <= network_counter(last));
+        }
+    }
 
     #[test]
     fn normals_have_unit_variance() {

@@ -6,8 +6,7 @@
 //! `cargo test -p randnet-sampler --release --test geometry -- --ignored --nocapture`.
 
 use randnet_sampler::activation::LayerActivation;
-use randnet_sampler::philox::key_of_seed;
-use randnet_sampler::stream::{fill_row, tag, Purpose};
+use randnet_sampler::stream::{fill_row, network_stream, tag, Purpose};
 use randnet_sampler::{
     BatchSampler, CpuDense, CpuGeometry, GeometryEngine, PatternsMethod, Problem,
 };
@@ -70,7 +69,7 @@ struct Net {
 impl Net {
     fn new(spec: &NetworkSpec, seed: u64, net: u64) -> Net {
         let widths = spec.layer_widths();
-        let key = key_of_seed(seed);
+        let (key, net32) = network_stream(seed, net);
         let mut w = Vec::new();
         let mut b = Vec::new();
         for l in 1..widths.len() {
@@ -79,7 +78,7 @@ impl Net {
             for i in 0..no {
                 fill_row(
                     key,
-                    net as u32,
+                    net32,
                     tag(Purpose::Weight, l as u32),
                     i as u32,
                     spec.weights,
@@ -90,7 +89,7 @@ impl Net {
             if spec.cb > 0.0 {
                 fill_row(
                     key,
-                    net as u32,
+                    net32,
                     tag(Purpose::Bias, l as u32),
                     0,
                     WeightLaw::Gaussian,

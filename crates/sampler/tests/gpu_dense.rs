@@ -338,6 +338,43 @@ fn chunking_does_not_change_values() {
     );
 }
 
+/// Networks beyond 2^32 (docs/rng.md): a batch from 2^32 - 5 straddles 2^32, where the key
+/// changes (stream::network_key). The host splits the chunk there and passes each chunk's key;
+/// every network matches the CPU twin within the usual tolerances, with the default chunks (one
+/// split, at 2^32) and with chunks of 4 (whose boundaries do not fall on 2^32); the values do
+/// not depend on the split, and networks 2^32 + i differ from networks i.
+#[test]
+fn chunk_straddling_2_pow_32() {
+    let Some(ctx) = ctx() else { return };
+    let mut c = Case::new("tanh", vec![24, 24], 2);
+    c.cb = 0.1;
+    let start = (1u64 << 32) - 5;
+    check_with(&c, start, 12, GpuDenseOptions::default());
+    let small = GpuDenseOptions {
+        max_networks_per_dispatch: 4,
+        ..Default::default()
+    };
+    check_with(&c, start, 12, small.clone());
+    let problem = c.problem();
+    let d = problem.n_values();
+    let mut one = vec![0.0; 12 * d];
+    let mut eng = GpuDense::new(ctx, &problem).unwrap();
+    assert!(eng.chunk_size() >= 12);
+    eng.sample_batch(start, 12, &mut one).unwrap();
+    let mut split = vec![0.0; 12 * d];
+    let mut eng4 = GpuDense::with_options(ctx, &problem, small).unwrap();
+    eng4.sample_batch(start, 3, &mut split[..3 * d]).unwrap();
+    eng4.sample_batch(start + 3, 9, &mut split[3 * d..])
+        .unwrap();
+    assert_eq!(one, split);
+    // Networks 2^32 .. 2^32 + 6 against networks 0 .. 6: every value differs.
+    let mut low = vec![0.0; 7 * d];
+    eng.sample_batch(0, 7, &mut low).unwrap();
+    for (i, (a, b)) in one[5 * d..].iter().zip(&low).enumerate() {
+        assert_ne!(a, b, "network 2^32 + {} repeats network {}", i / d, i / d);
+    }
+}
+
 #[test]
 fn no_adapter_matching_is_a_clear_error() {
     if ctx().is_none() {

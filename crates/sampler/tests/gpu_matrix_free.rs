@@ -78,9 +78,14 @@ fn gpu_values(ctx: &GpuContext, p: &Problem, start: u64, count: usize) -> Vec<f6
 const RTOL: f64 = 1e-3;
 
 fn check(act: &str, hidden: Vec<usize>, k: usize, cb: f64, observe: Observe) {
+    check_at(5, act, hidden, k, cb, observe);
+}
+
+/// Networks `start..start + 16`.
+fn check_at(start: u64, act: &str, hidden: Vec<usize>, k: usize, cb: f64, observe: Observe) {
     let Some(ctx) = ctx() else { return };
     let p = problem(act, hidden.clone(), k, cb, observe, 20261123);
-    let (start, count) = (5u64, 16usize);
+    let count = 16usize;
     let names = p.names();
     let d = names.len();
     let cpu = cpu_values(&p, start, count);
@@ -111,6 +116,29 @@ fn tanh_and_erf_match_cpu_twin() {
             check(act, vec![37, 37, 37], k, 0.0, OUT_NTK);
             check(act, vec![100, 37], k, 0.1, OUT_NTK);
         }
+    }
+}
+
+/// Networks beyond 2^32 (docs/rng.md): networks 2^32 - 8 .. 2^32 + 8 straddle 2^32, where the
+/// key changes (stream::network_key); the host splits the chunk there and passes each chunk's
+/// key, and every network matches the CPU twin. Networks 2^32 + i differ from networks i.
+#[test]
+fn chunk_straddling_2_pow_32() {
+    let Some(ctx) = ctx() else { return };
+    let start = (1u64 << 32) - 8;
+    check_at(start, "tanh", vec![37, 37], 2, 0.1, OUT_NTK);
+    let p = problem("tanh", vec![37, 37], 2, 0.1, OUT_NTK, 20261123);
+    let d = p.n_values();
+    let high = gpu_values(ctx, &p, 1 << 32, 8);
+    let low = gpu_values(ctx, &p, 0, 8);
+    for i in 0..8 * d {
+        assert_ne!(
+            high[i],
+            low[i],
+            "network 2^32 + {} repeats network {}",
+            i / d,
+            i / d
+        );
     }
 }
 

@@ -7,7 +7,7 @@
 
 use randnet_sampler::activation::LayerActivation;
 use randnet_sampler::philox::{key_of_seed, philox4x32_10};
-use randnet_sampler::stream::{normals4, tag, values4, Purpose};
+use randnet_sampler::stream::{network_key, normals4, tag, values4, Purpose};
 use randnet_spec::WeightLaw;
 
 mod common;
@@ -70,12 +70,16 @@ fn stream_matches_cpu_twin() {
         counters.push([a, b, a.rotate_left(7) ^ b, b.wrapping_mul(3)]);
     }
     let mut worst = [0f64; 3];
-    for seed in [0u64, 42, 0xdead_beef_0123_4567, u64::MAX] {
-        let key = key_of_seed(seed);
+    // Seeds as keys, and one key derived for networks beyond 2^32 (stream::network_key).
+    let keys = [0u64, 42, 0xdead_beef_0123_4567, u64::MAX]
+        .map(key_of_seed)
+        .into_iter()
+        .chain([network_key(42, (1 << 32) + 5)]);
+    for (i, key) in keys.enumerate() {
         let got = ctx.philox_probe(key, &counters).unwrap();
         for (c, g) in counters.iter().zip(&got) {
             let x = philox4x32_10(*c, key);
-            assert_eq!(g.words, x, "counter {c:x?} seed {seed}");
+            assert_eq!(g.words, x, "counter {c:x?} key {i} ({key:x?})");
             let n = normals4(x);
             let u = values4(WeightLaw::Uniform, x);
             let r = values4(WeightLaw::Rademacher, x);

@@ -13,7 +13,7 @@
 //! so `Σ c_p = 1`, `Σ c_p x_p = 0`, `Σ d_p = 0`, `Σ d_p x_p = 1` (noiseless data are recovered
 //! exactly). The points of one sweep share a seed, so network `i` is drawn at every width from
 //! the same random numbers and the estimates of different widths are correlated. Every point's
-//! [`Accumulator`](crate::Accumulator) puts network `i` in the same group `i mod G`; refitting
+//! [`Accumulator`] puts network `i` in the same group `i mod G`; refitting
 //! on the delete-group-`g` replicates of all points at once (same weights) and taking the
 //! jackknife variance of the refitted `a_(g)`, `b_(g)` carries that correlation into the error,
 //! which an error propagated as if the points were independent does not

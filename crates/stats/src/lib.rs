@@ -693,7 +693,9 @@ fn judge(ess: f64, p: usize, min: f64, zero_stderr: bool) -> Reliability {
 }
 
 fn fmt_count(x: f64) -> String {
-    if x < 10.0 {
+    if x < 0.1 {
+        format!("{x:.1e}")
+    } else if x < 10.0 {
         format!("{x:.1}")
     } else {
         format!("{x:.0}")

@@ -11,7 +11,8 @@
 //!   width: scale-invariant nets with zero biases, the first layer's squared norm, ReLU and linear
 //!   Jacobian norms, odd output cumulants, L ≤ 1), the limit and the 1/n coefficient are read off
 //!   that law by polynomial extrapolation in 1/n over four widths N, 2N, 4N, 8N
-//!   (N ≥ 1024 and ≥ 64 L), checked against the three-width extrapolation ([`Kind::Exact`]).
+//!   (N the power of two >= 64 L, clamped to 1024..=8192; 1024 for Jacobian norms), checked
+//!   against the three-width extrapolation ([`Kind::Exact`]).
 //! - Otherwise, for Gaussian weights (or linear nets), the infinite-width theory
 //!   ([`Kind::InfiniteWidth`]), which at fixed depth is the exact limit (Neal 1996; Lee et al.
 //!   2018; Jacot et al. 2018; Matthews et al. 2018): the output is Gaussian with the readout's NNGP
@@ -30,7 +31,8 @@
 //! (relative variance of a zero-mean observable).
 
 use crate::{
-    cached_kernels, chi2_scaled_cumulants, leading_order_output_kurtosis, predict, Kind, Observable,
+    cached_kernels, chi2_scaled_cumulants, from_cumulants, leading_order_output_kurtosis, predict,
+    Kind, Observable,
 };
 use randnet_spec::{Activation, NetworkSpec, Parameterization, WeightLaw};
 use serde::Serialize;
@@ -55,7 +57,7 @@ fn with_width(spec: &NetworkSpec, n: usize) -> NetworkSpec {
 }
 
 /// The limit at fixed depth of `statistic` of `observable` (names as [`crate::predict`], plus
-/// "joint_kappa4" of "output[a,b]"), for the depth, input dimension, readout width,
+/// `joint_kappa4` of `output[a,b]`), for the depth, input dimension, readout width,
 /// activation, C_W, C_b, parameterization, residual branches and weight law of `spec` (its hidden
 /// widths do not matter). None where no limit is known (module documentation).
 pub fn infinite_width_limit(
@@ -227,14 +229,29 @@ fn exact_law_limit(
     };
     let mut ts = Vec::new();
     let mut ys = Vec::new();
+    let jacobian = matches!(
+        Observable::parse(observable),
+        Some(Observable::JacobianNorm(_))
+    );
     for j in 0..4 {
-        let n = base << j;
-        let p = predict(&with_width(spec, n), xs, observable, statistic)?;
-        if p.kind != Kind::Exact {
-            return None;
-        }
+        let wide = with_width(spec, base << j);
+        let value = if jacobian {
+            // The same law for every input and statistic: computed once per width.
+            let kap = jacobian_cumulants_cached(&wide);
+            if statistic == "relative_variance" {
+                kap[2] / (kap[1] * kap[1])
+            } else {
+                from_cumulants(&kap, statistic, Kind::Exact)?.value
+            }
+        } else {
+            let p = predict(&wide, xs, observable, statistic)?;
+            if p.kind != Kind::Exact {
+                return None;
+            }
+            p.value
+        };
         ts.push(1.0 / (1u64 << j) as f64); // h N = 2^-j
-        ys.push(p.value);
+        ys.push(value);
     }
     let c4 = interpolate(&ts, &ys)?;
     let c3 = interpolate(&ts[1..], &ys[1..])?;
@@ -246,6 +263,32 @@ fn exact_law_limit(
         return None;
     }
     finite(value, Kind::Exact, Some(slope))
+}
+
+/// [`crate::exact::jacobian_cumulants`] for the spec (whose predictions are exact: ReLU with zero
+/// biases or linear, Gaussian weights, no residual branches), memoized: at N = 1024..8192 a ReLU
+/// law costs O(N L) binomial terms, and a sweep asks for it per input and statistic.
+fn jacobian_cumulants_cached(spec: &NetworkSpec) -> Vec<f64> {
+    use std::sync::Mutex;
+    type Cache = Mutex<Vec<(String, Vec<f64>)>>;
+    static CACHE: std::sync::OnceLock<Cache> = std::sync::OnceLock::new();
+    let relu = spec.activation == Activation::Relu;
+    let widths = spec.layer_widths();
+    let key = format!("{}|{widths:?}|{relu}", spec.cw);
+    let cache = CACHE.get_or_init(|| Mutex::new(Vec::new()));
+    if let Ok(c) = cache.lock() {
+        if let Some((_, k)) = c.iter().find(|(kk, _)| *kk == key) {
+            return k.clone();
+        }
+    }
+    let kap = crate::exact::jacobian_cumulants(spec.cw, &widths, relu);
+    if let Ok(mut c) = cache.lock() {
+        if c.len() >= 16 {
+            c.remove(0);
+        }
+        c.push((key, kap.clone()));
+    }
+    kap
 }
 
 /// Coefficients of the polynomial of degree len−1 through (ts, ys) (Gaussian elimination with

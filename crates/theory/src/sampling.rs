@@ -365,7 +365,12 @@ impl EstimatorLaw {
         let mut lo = lo0;
         let mut hi = (v1 / target).ceil().max(lo + 1.0);
         let cap = 1e18;
-        while self.var_std(s, hi) > target {
+        // Beyond 1e18 networks (or an infinite or NaN first guess) there is no useful answer;
+        // and past 2^53 the bisection below could not make progress in f64.
+        if !(hi <= cap) {
+            return None;
+        }
+        while !(self.var_std(s, hi) <= target) {
             lo = hi;
             hi *= 2.0;
             if hi > cap {
@@ -374,6 +379,9 @@ impl EstimatorLaw {
         }
         while hi - lo > 1.0 {
             let mid = ((lo + hi) / 2.0).floor();
+            if mid <= lo || mid >= hi {
+                break; // no representable integer in between
+            }
             if self.var_std(s, mid) > target {
                 lo = mid;
             } else {

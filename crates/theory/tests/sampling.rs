@@ -830,3 +830,24 @@ fn concentrated_laws_are_well_conditioned() {
     }
     assert!(exact::jacobian_law(1.0, &[3, 200_000], false, 12).is_none());
 }
+
+/// Deep narrow nets have astronomically heavy tails (excess kurtosis ~1e14 at n = 8, L = 64):
+/// the planner must answer at once — a finite count or None — never spin (it once bisected
+/// forever past 2^53).
+#[test]
+fn planner_terminates_on_extreme_tails() {
+    for (n, l) in [(8, 64), (8, 32), (4, 200), (16, 16)] {
+        let s = spec(Activation::Relu, 16, vec![n; l], 2.0, 0.0);
+        let xs = vec![vec![1.0; 16]];
+        // The law itself may decline (moments beyond f64); what matters is that nothing spins.
+        let Some(law) = estimator_law(&s, &xs, "output[0]") else {
+            continue;
+        };
+        for stat in STATISTICS {
+            if let Some(m) = law.networks_for_relative_error(stat, 0.1) {
+                assert!(m.is_finite() && m >= 1.0 && m <= 1e18, "{n} {l} {stat}: {m}");
+            }
+            let _ = law.stderr(stat, 2000.0);
+        }
+    }
+}

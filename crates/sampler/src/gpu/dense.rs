@@ -11,10 +11,14 @@
 //! Networks are split into dispatches ("chunks") bounded by the device's storage-binding and
 //! buffer limits, a scratch-memory cap and a work budget (weights generated per dispatch) that
 //! keeps each dispatch short; the next chunk computes while the previous one is read back.
+//! A chunk never straddles a multiple of 2^32 networks: all its networks share one Philox key
+//! ([`crate::stream::network_key`], computed here per chunk and passed in the parameters) and
+//! the kernel forms word c0 as `net_start + workgroup id` in 32 bits.
 
 use super::context::GpuContext;
 use super::shaders::{dense_source, DenseConsts};
 use crate::activation::LayerActivation;
+use crate::stream::{network_stream, networks_sharing_key};
 use crate::{BatchSampler, Problem, SamplerError};
 use randnet_spec::{Parameterization, WeightLaw};
 
@@ -56,7 +60,9 @@ impl Default for GpuDenseOptions {
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, bytemuck::Pod, bytemuck::Zeroable)]
 struct DenseParams {
+    /// The Philox key of the chunk's networks (`stream::network_key`).
     key: [u32; 2],
+    /// Word c0 of the chunk's first network (its low 32 bits); the chunk does not wrap.
     net_start: u32,
     count: u32,
     depth: u32,
@@ -281,6 +287,8 @@ pub struct GpuDense {
     ctx: GpuContext,
     pipeline: wgpu::ComputePipeline,
     params: DenseParams,
+    /// The seed: each chunk's key is `stream::network_key(seed, first network)`.
+    seed: u64,
     d: usize,
     chunk_max: usize,
     slots: [Slot; 2],
@@ -572,9 +580,9 @@ impl GpuDense {
         let pipeline = ctx.pipeline("dense", &dense_source(consts), "dense_main", true)?;
         ctx.check()?;
 
-        let key = crate::philox::key_of_seed(problem.seed);
         let params = DenseParams {
-            key,
+            // Set per chunk (submit).
+            key: [0; 2],
             net_start: 0,
             count: 0,
             depth: depth as u32,
@@ -607,6 +615,7 @@ impl GpuDense {
             ctx: ctx.clone(),
             pipeline,
             params,
+            seed: problem.seed,
             d,
             chunk_max,
             slots,
@@ -638,14 +647,22 @@ impl GpuDense {
         self.segments.len()
     }
 
+    /// Submits networks `net_start..net_start + count`, which share one key (no multiple of
+    /// 2^32 strictly inside).
     fn submit(&self, slot: usize, net_start: u64, count: usize) -> wgpu::SubmissionIndex {
+        assert!(
+            count as u64 <= networks_sharing_key(net_start),
+            "a GPU chunk must not straddle a multiple of 2^32 networks"
+        );
         let s = &self.slots[slot];
+        let (key, c0) = network_stream(self.seed, net_start);
         let params: Vec<DenseParams> = self
             .segments
             .iter()
             .map(|seg| {
                 let mut p = self.params;
-                p.net_start = net_start as u32;
+                p.key = key;
+                p.net_start = c0;
                 p.count = count as u32;
                 p.fwd_from = seg.fwd_from;
                 p.fwd_to = seg.fwd_to;
@@ -703,8 +720,11 @@ impl BatchSampler for GpuDense {
         let mut slot = 0usize;
         while done < count || pending.is_some() {
             let next = if done < count {
-                let n = self.chunk_max.min(count - done);
-                let idx = self.submit(slot, start + done as u64, n);
+                // Chunks end at multiples of 2^32, where the key changes.
+                let first = start + done as u64;
+                let n = (self.chunk_max.min(count - done) as u64).min(networks_sharing_key(first))
+                    as usize;
+                let idx = self.submit(slot, first, n);
                 let r = Some((slot, done, n, idx));
                 done += n;
                 slot ^= 1;

@@ -6,6 +6,9 @@
 //! iterations (docs/gpu.md). The random streams are the CPU twin's (Z^l and Y^l as flat
 //! column-major streams, purposes 5 and 6; the same dead-row compaction), so every network gets
 //! the CPU's values up to f32 rounding wherever both sides find the same ranks and live rows.
+//! A chunk never straddles a multiple of 2^32 networks: all its networks share one Philox key
+//! ([`crate::stream::network_key`], computed here per chunk and passed in the parameters) and
+//! the kernel forms word c0 as `net_start + workgroup id` in 32 bits.
 //!
 //! Scope: Gaussian weights, K <= 8 inputs, observables output and NTK; sqnorm, Jacobian norms
 //! and residual networks are [`SamplerError::Unsupported`].
@@ -15,6 +18,7 @@ use super::dense::{act_code, LOOP_BUDGET, PARAMS_BYTES};
 use super::shaders::{ACTIVATION, MATRIX_FREE, NORMAL, PHILOX, REDUCE};
 
 use crate::activation::LayerActivation;
+use crate::stream::{network_stream, networks_sharing_key};
 use crate::{BatchSampler, Problem, SamplerError};
 use randnet_spec::{Parameterization, WeightLaw};
 
@@ -33,7 +37,9 @@ const NONE: u32 = u32::MAX;
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, bytemuck::Pod, bytemuck::Zeroable)]
 struct MfParams {
+    /// The Philox key of the chunk's networks (`stream::network_key`).
     key: [u32; 2],
+    /// Word c0 of the chunk's first network (its low 32 bits); the chunk does not wrap.
     net_start: u32,
     count: u32,
     k: u32,
@@ -75,6 +81,8 @@ pub struct GpuMatrixFree {
     pipeline: wgpu::ComputePipeline,
     /// One parameter block per dispatch (chunk-independent fields filled in).
     blocks: Vec<MfParams>,
+    /// The seed: each chunk's key is `stream::network_key(seed, first network)`.
+    seed: u64,
     d: usize,
     chunk_max: usize,
     params: wgpu::Buffer,
@@ -209,9 +217,8 @@ impl GpuMatrixFree {
             .max(1) as usize;
 
         // ---- per-dispatch parameter blocks ----
-        let key = crate::philox::key_of_seed(problem.seed);
         let proto = MfParams {
-            key,
+            // key and net_start: set per chunk (run_chunk).
             k: k as u32,
             g_off: g_off as u32,
             stride: stride as u32,
@@ -372,6 +379,7 @@ impl GpuMatrixFree {
             ctx: ctx.clone(),
             pipeline,
             blocks,
+            seed: problem.seed,
             d,
             chunk_max,
             params,
@@ -400,13 +408,21 @@ impl GpuMatrixFree {
         self.blocks.len()
     }
 
+    /// Runs networks `net_start..net_start + count`, which share one key (no multiple of 2^32
+    /// strictly inside).
     fn run_chunk(&self, net_start: u64, count: usize, out: &mut [f64]) -> Result<(), SamplerError> {
+        assert!(
+            count as u64 <= networks_sharing_key(net_start),
+            "a GPU chunk must not straddle a multiple of 2^32 networks"
+        );
+        let (key, c0) = network_stream(self.seed, net_start);
         let params: Vec<MfParams> = self
             .blocks
             .iter()
             .map(|b| {
                 let mut p = *b;
-                p.net_start = net_start as u32;
+                p.key = key;
+                p.net_start = c0;
                 p.count = count as u32;
                 p
             })
@@ -444,8 +460,11 @@ impl BatchSampler for GpuMatrixFree {
         self.ctx.check()?;
         let mut done = 0usize;
         while done < count {
-            let n = self.chunk_max.min(count - done);
-            self.run_chunk(start + done as u64, n, &mut out[done * d..(done + n) * d])?;
+            // Chunks end at multiples of 2^32, where the key changes.
+            let first = start + done as u64;
+            let n =
+                (self.chunk_max.min(count - done) as u64).min(networks_sharing_key(first)) as usize;
+            self.run_chunk(first, n, &mut out[done * d..(done + n) * d])?;
             done += n;
         }
         self.ctx.check()
