@@ -1,5 +1,5 @@
 //! Statistical verification of the dense CPU engine and the estimators against exact laws
-//! (../shared/THEORY.md, docs/theory.md). Every test uses a fixed seed and states its tolerance
+//! (docs/theory.md). Every test uses a fixed seed and states its tolerance
 //! in standard errors; sample sizes are chosen so that a wrong constant fails (see each comment).
 
 use randnet_sampler::inputs::resolve_inputs;
@@ -61,7 +61,7 @@ fn assert_z(name: &str, e: Estimate, truth: f64, tol: f64) {
     assert!(z.abs() <= tol, "{name}: |z| = {:.2} > {tol}", z.abs());
 }
 
-/// Exact law (THEORY.md): Var f = (C_W/n0)||x||^2 (C_W A2)^L and excess kurtosis
+/// Exact law (docs/theory.md): Var f = (C_W/n0)||x||^2 (C_W A2)^L and excess kurtosis
 /// 3[prod_l (1 + (3 A4/A2^2 - 1)/n_l) - 1]; relu: A2 = A4 = 1/2, linear: A2 = A4 = 1.
 fn exact_var_kurt(act: Activation, width: usize, depth: usize) -> (f64, f64) {
     let (ap, am) = act.slopes(width).unwrap();

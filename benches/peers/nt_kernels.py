@@ -4,10 +4,10 @@
 Writes tests/fixtures/nt_kernels.json, which tests/verify.rs compares with
 randnet_theory::infinite_width at 1e-6 relative.
 
-Versions used for the committed fixture: jax 0.4.30, neural-tangents 0.6.5 (see
-../shared/peers/README.md), double precision (jax_enable_x64).
+Versions used for the committed fixture: jax 0.4.30, neural-tangents 0.6.5 (installed together with
+`pip install "jax[cpu]==0.4.30" "neural-tangents==0.6.5" "tf2jax==0.3.6"`), double precision (jax_enable_x64).
 
-Conventions (DESIGN §2 vs neural_tangents.stax):
+Conventions (randnet docs/theory.md vs neural_tangents.stax):
 - randnet: z^1 = W^1 x + b^1, z^l = W^l σ(z^{l-1}) + b^l, W_ij ~ N(0, C_W/n_{l-1}), b ~ N(0, C_b),
   linear readout z^{L+1} with the same C_W, C_b.  In NT this is
   serial([Dense(n, W_std=sqrt(C_W), b_std=sqrt(C_b)), act] * L, Dense(1, same)).

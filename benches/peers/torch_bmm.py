@@ -3,7 +3,7 @@
 Samples M ReLU MLPs (C_W = 2, zero bias, NTK parameterization, Gaussian weights) in batches of
 B networks, K inputs (random, each scaled to norm sqrt(n0)), and records per network the output
 of readout unit 0 for each input and the KxK empirical NTK of readout unit 0 -- the statistic
-randnet computes (algorithm of ../shared/peers/mc_numpy.py: forward stores every W and the ReLU
+randnet computes (algorithm of benches/peers/mc_numpy.py: forward stores every W and the ReLU
 masks, the backward pass applies W^T to the deltas). float32 on the GPU.
 Usage: torch_bmm.py N0 WIDTH DEPTH M K [B] [NTK=1] [REPS=3]  -> one JSON line; networks_per_s
 is the median over REPS timed runs of M networks each.

@@ -1,4 +1,4 @@
-//! The dense CPU engine (DESIGN §4, `dense`): explicit weights drawn from the stream, a forward
+//! The dense CPU engine (docs/engines.md, `dense`): explicit weights drawn from the stream, a forward
 //! pass for all K inputs (and their Jacobian tangents), a backward pass for the NTK of readout
 //! unit 0, in f64. Cost O(L n^2 K) per network. It is the reference every other engine (the GPU
 //! kernels, the matrix-free engine) is tested against.

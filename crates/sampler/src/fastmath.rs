@@ -1,5 +1,5 @@
 //! Branch-free f64 `ln` and `sin/cos(2π u)` for the Box–Muller transform, written so that the
-//! compiler vectorizes them over lanes (DESIGN §8: the normal transform is the CPU hot spot).
+//! compiler vectorizes them over lanes (the normal transform is the CPU hot spot: docs/performance.md).
 //!
 //! Both are accurate to a few ulp (tests below hold them against std to 4e-16 relative), and use
 //! only +, -, *, / and bit operations — no fused multiply-add — so every code path (scalar,

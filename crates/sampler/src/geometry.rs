@@ -1,4 +1,4 @@
-//! Geometry of random networks (DESIGN §5, issue 6): exact length distortion and linear regions
+//! Geometry of random networks (docs/geometry.md): exact length distortion and linear regions
 //! along a curve, and activation patterns over a triangle. Definitions and derivations are in
 //! docs/geometry.md.
 //!

@@ -1,6 +1,6 @@
 //! Resolution of an [`InputSpec`] to explicit input vectors.
 //!
-//! Drawn inputs come from the seed's input stream (DESIGN §3, purpose `Input`, word c0 = the
+//! Drawn inputs come from the seed's input stream (docs/rng.md, purpose `Input`, word c0 = the
 //! input index, key = the seed itself whatever the networks drawn), so every backend, shard and
 //! batch size sees the same inputs.
 
@@ -44,7 +44,7 @@ pub fn resolve_inputs(inputs: &InputSpec, n0: usize, seed: u64) -> Vec<Vec<f64>>
 }
 
 /// Layer 0 of a network, column-major `[c * n0 + j]`: the K inputs, then — when Jacobians are
-/// observed — K copies of the network's unit direction u (DESIGN §5: drawn afresh per network
+/// observed — K copies of the network's unit direction u (drawn afresh per network
 /// from purpose `JacobianDirection`). `key` and `net32` are the network's Philox key and counter
 /// word c0 ([`crate::stream::network_stream`]). `u` is scratch space. Every engine starts here,
 /// so all draw the same u.

@@ -1,7 +1,7 @@
 //! Random streams and the engines that draw random networks.
 //!
 //! - [`philox`]: Philox4x32-10 (the generator), [`stream`]: which counter draws which number
-//!   (the public stream layout of DESIGN §3 and docs/rng.md), [`inputs`]: drawn inputs.
+//!   (the public stream layout of docs/rng.md), [`inputs`]: drawn inputs.
 //! - [`dense`]: the dense CPU engine in f64, the reference for every other engine.
 //! - [`BatchSampler`]: what the CLI drives: "draw networks start..start+count and write their
 //!   observable values". Every engine gives each network the same numbers whatever the batch,
@@ -74,7 +74,7 @@ impl Problem {
         Ok(())
     }
 
-    /// Observable names (DESIGN §5), in the order engines write values.
+    /// Observable names (README, "Observables"), in the order engines write values.
     pub fn names(&self) -> Vec<String> {
         self.observe.names(&self.spec, self.inputs.len())
     }

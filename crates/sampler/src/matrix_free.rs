@@ -1,4 +1,4 @@
-//! The matrix-free CPU engine (DESIGN §4, `matrix-free`; derivation in docs/engines.md): exact
+//! The matrix-free CPU engine (docs/engines.md, `matrix-free`; derivation in docs/engines.md): exact
 //! in distribution for Gaussian weights, O(L n K^2) per network instead of the dense engine's
 //! O(L n^2 K). It never forms a weight matrix.
 //!
@@ -17,7 +17,7 @@
 //!   `g = G + s A Σ⁺ (HᵀΔ − ÃᵀG̃)`, where G̃ ((n_in+1) x K) has i.i.d. rows N(0, ΔᵀΔ), G its
 //!   first n_in rows and ÃᵀG̃ = s AᵀG + sqrt(C_b) e_in g̃_{n_in}ᵀ.
 //!
-//! Random streams (DESIGN §3), column-major so that each stream is one long flat row for the
+//! Random streams (docs/rng.md), column-major so that each stream is one long flat row for the
 //! lane-parallel Gaussian fill and each column of Z or Y is a contiguous vector: Z^l (n_out x r)
 //! has element (i, m) at e = m n_out + i, drawn from counter
 //! `(net, tag(MatrixFreeForward, l), 0, e / 4)`; Y^l (n_rows x q, q = rank ΔᵀΔ, G̃^l = Y^l T^l)

@@ -44,7 +44,7 @@ pub fn key_of_seed(seed: u64) -> [u32; 2] {
 mod tests {
     use super::*;
 
-    /// Random123 kat_vectors for philox4x32_10 (DESIGN §3): counter | key -> output.
+    /// Random123 kat_vectors for philox4x32_10 (docs/rng.md): counter | key -> output.
     #[test]
     fn known_answer_vectors() {
         assert_eq!(

@@ -1,4 +1,4 @@
-//! The WGSL random stream and activations against their CPU twins (DESIGN §3, docs/gpu.md).
+//! The WGSL random stream and activations against their CPU twins (docs/rng.md, docs/gpu.md).
 //!
 //! Philox words are integer arithmetic: they must agree exactly. Normals and the other weight
 //! laws are f32 on the GPU and f64 on the CPU; they must agree to a few f32 ulps (stated below).

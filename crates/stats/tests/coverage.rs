@@ -205,7 +205,7 @@ fn large_sample_estimates_within_4_stderr() {
             "{name:>24}: {:>14.6} +- {:<12.6} truth {t:>12.6}  z = {z:+.2}",
             e.estimate, e.stderr
         );
-        // Tolerance 4 stderr (DESIGN.md section 7): a fixed seed, ~20 checks; a wrong constant
+        // Tolerance 4 stderr: a fixed seed, ~20 checks; a wrong constant
         // (e.g. a biased k-statistic, or a stderr off by a factor) shows up far beyond that.
         assert!(
             z.abs() <= 4.0,

@@ -1,6 +1,6 @@
-//! Predictions for the geometry observables (DESIGN §5): `regions` (linear pieces along a curve),
+//! Predictions for the geometry observables (README, "Observables"): `regions` (linear pieces along a curve),
 //! `length_distortion` and `patterns` (activation patterns over a triangle). Derivations:
-//! docs/geometry.md. Conventions as in DESIGN §2: Gaussian weights W_ij ~ N(0, C_W/n_{l−1}),
+//! docs/geometry.md. Conventions as in docs/theory.md: Gaussian weights W_ij ~ N(0, C_W/n_{l−1}),
 //! biases N(0, C_b), σ(t) = a₊ t for t > 0 and a₋ t otherwise; a unit has a *kink* when a₊ ≠ a₋.
 //!
 //! | observable | case | kind |

@@ -1,5 +1,5 @@
 //! Tests of randnet-theory: closed forms against independent quadrature, known values, the
-//! reductions stated in THEORY.md, and small brute-force Monte Carlo checks of the exact
+//! reductions stated in docs/theory.md, and small brute-force Monte Carlo checks of the exact
 //! finite-width laws. Every tolerance is stated with its reason.
 
 use randnet_spec::{Activation, NetworkSpec, Parameterization, Residual, WeightLaw};
@@ -247,7 +247,7 @@ fn linear_kernels_exact() {
     );
 }
 
-/// The exact output kurtosis reduces to THEORY.md's forms: relu 3[Π(1+5/n_l) − 1],
+/// The exact output kurtosis reduces to docs/theory.md's forms: relu 3[Π(1+5/n_l) − 1],
 /// linear 3[Π(1+2/n_l) − 1]; variance (C_W/n0)‖x‖² (C_W/2)^L for relu. Tolerance: rounding in
 /// the moment–cumulant conversion (~1e-12 relative).
 #[test]

@@ -1,4 +1,4 @@
-//! GPU engines on wgpu/WGSL (DESIGN §4, docs/gpu.md).
+//! GPU engines on wgpu/WGSL (docs/engines.md, docs/gpu.md).
 //!
 //! - [`GpuContext`]: one per run — adapter choice ([`AdapterPreference`]), device and queue with
 //!   the adapter's own limits, bind-group layouts and compiled pipelines, error capture.
