@@ -45,25 +45,52 @@ fn to_arg(value: &toml::Value, key: &str, base: &Path) -> Result<Vec<String>> {
     Ok(vec![format!("--{key}"), text])
 }
 
+/// The batch file format this randnet reads (the optional top-level `format = 1`).
+const BATCH_FORMAT: i64 = 1;
+
 pub fn run(args: &RunFileArgs) -> Result<()> {
-    let text = std::fs::read_to_string(&args.file)
-        .with_context(|| format!("cannot read {}", args.file.display()))?;
+    let file = args.file.display().to_string();
+    let text =
+        std::fs::read_to_string(&args.file).with_context(|| format!("cannot read {file}"))?;
     let doc: toml::Table = text
         .parse()
-        .with_context(|| format!("{}: not valid TOML", args.file.display()))?;
+        .with_context(|| format!("{file}: not valid TOML"))?;
     let base = args.file.parent().unwrap_or(Path::new("."));
+    for (k, v) in &doc {
+        match k.as_str() {
+            "job" => {}
+            "format" => match v.as_integer() {
+                Some(BATCH_FORMAT) => {}
+                _ => bail!("{file}: format {v} is not supported (this randnet reads format = {BATCH_FORMAT})"),
+            },
+            other => bail!("{file}: unknown key '{other}' (expected [[job]] entries and an optional format = {BATCH_FORMAT})"),
+        }
+    }
     let jobs = doc
         .get("job")
         .and_then(|j| j.as_array())
-        .with_context(|| format!("{}: no [[job]] entries", args.file.display()))?;
-    // Parse every job first: a typo in job 5 is reported before job 1 runs for an hour.
+        .with_context(|| format!("{file}: no [[job]] entries"))?;
+    // Parse and check every job first: a typo or a bad path in job 5 is reported before job 1
+    // runs for an hour.
     let mut parsed = Vec::new();
+    let mut outputs: Vec<crate::paths::Output> = Vec::new();
     for (i, job) in jobs.iter().enumerate() {
-        let name = job
-            .get("name")
-            .and_then(|n| n.as_str())
-            .map(str::to_string)
-            .unwrap_or_else(|| format!("job {}", i + 1));
+        let job = job
+            .as_table()
+            .with_context(|| format!("{file}: job {} is not a table", i + 1))?;
+        let name = match job.get("name") {
+            None => format!("job {}", i + 1),
+            Some(n) => n
+                .as_str()
+                .map(str::to_string)
+                .with_context(|| format!("{file}: job {}: name must be a string", i + 1))?,
+        };
+        if let Some(k) = job
+            .keys()
+            .find(|k| !["name", "command", "args"].contains(&k.as_str()))
+        {
+            bail!("{name}: unknown key '{k}' (a job has name, command and args)");
+        }
         let command = job
             .get("command")
             .and_then(|c| c.as_str())
@@ -72,17 +99,47 @@ pub fn run(args: &RunFileArgs) -> Result<()> {
             bail!("{name}: command must be sample or sweep, got '{command}'");
         }
         let mut argv = vec!["randnet".to_string(), command.to_string()];
-        if let Some(table) = job.get("args").and_then(|a| a.as_table()) {
-            for (k, v) in table {
-                argv.extend(to_arg(v, k, base)?);
+        match job.get("args") {
+            None => {}
+            Some(toml::Value::Table(table)) => {
+                for (k, v) in table {
+                    argv.extend(to_arg(v, k, base)?);
+                }
             }
+            // The command line's own words, e.g. ["--networks", "500"]; paths as given.
+            Some(toml::Value::Array(items)) => {
+                for item in items {
+                    let word = item.as_str().with_context(|| {
+                        format!("{name}: args must be a table of flags or an array of strings; {item} is not a string")
+                    })?;
+                    argv.push(word.to_string());
+                }
+            }
+            Some(other) => bail!(
+                "{name}: args must be a table of flags ([job.args]) or an array of strings, got {other}"
+            ),
         }
         let cli = Cli::try_parse_from(&argv).map_err(|e| {
             let msg = e.to_string();
             anyhow::anyhow!("{name}: {}", msg.lines().next().unwrap_or("bad arguments"))
         })?;
+        let outs = match &cli.command {
+            Command::Sample(a) => {
+                crate::paths::check_sample(a).with_context(|| name.clone())?;
+                crate::sample::problem_from(a).with_context(|| name.clone())?;
+                crate::paths::sample_files(a).0
+            }
+            Command::Sweep(a) => crate::sweep::check(a).with_context(|| name.clone())?,
+            _ => unreachable!("checked above"),
+        };
+        outputs.extend(outs.into_iter().map(|mut o| {
+            o.flag = format!("{name} {}", o.flag);
+            o
+        }));
         parsed.push((name, cli));
     }
+    // No two jobs write the same file.
+    crate::paths::check(&outputs, &[]).with_context(|| file.clone())?;
     for (name, cli) in parsed {
         eprintln!("randnet run: {name}");
         match &cli.command {

@@ -188,6 +188,13 @@ impl SpecArgs {
                 if self.width == 0 {
                     bail!("--width must be a positive integer, got 0");
                 }
+                // Checked before the layer list is allocated (a huge depth aborted there).
+                if self.depth > MAX_DEPTH {
+                    bail!(
+                        "--depth {} is too large: the random stream's counters hold at most {MAX_DEPTH} hidden layers",
+                        self.depth
+                    );
+                }
                 vec![self.width; self.depth]
             }
         };
@@ -212,6 +219,25 @@ impl SpecArgs {
         )?)
     }
 }
+
+/// A finite number of seconds > 0 (`bench --seconds`: no time gives no rate).
+pub fn positive_seconds(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 && v < 1e9 => Ok(v),
+        _ => Err(format!("expected a finite number of seconds > 0, got '{text}'")),
+    }
+}
+
+/// A finite number of seconds >= 0 (`--checkpoint-seconds 0`: a checkpoint after every batch).
+pub fn nonnegative_seconds(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 && v < 1e9 => Ok(v),
+        _ => Err(format!("expected a finite number of seconds >= 0, got '{text}'")),
+    }
+}
+
+/// The most hidden layers the random stream's counters address (`Problem::validate`: L + 1 < 2^24).
+pub const MAX_DEPTH: usize = (1 << 24) - 2;
 
 fn parse_widths(list: &str) -> Result<Vec<usize>> {
     let mut out = Vec::new();
@@ -257,7 +283,7 @@ pub struct BenchArgs {
     #[arg(long, default_value = "A")]
     pub config: String,
     /// Seconds of timed work per engine.
-    #[arg(long, default_value_t = 5.0)]
+    #[arg(long, default_value_t = 5.0, allow_negative_numbers = true, value_parser = positive_seconds)]
     pub seconds: f64,
     /// Also time the GPU dense engine on any adapter, lavapipe included.
     #[arg(long)]
@@ -372,14 +398,16 @@ pub struct SweepArgs {
     /// beside the theory's 1/n coefficient (docs/statistics.md; needs 2+ distinct widths).
     #[arg(long)]
     pub extrapolate: bool,
-    /// Continue a killed or interrupted sweep from its checkpoint.
+    /// Continue a killed or interrupted sweep from its checkpoint, or start fresh when there is
+    /// none (safe to requeue; docs/cluster.md). Without it an existing checkpoint is refused.
     #[arg(long)]
     pub resume: bool,
-    /// Checkpoint file (default: OUTPUT.checkpoint.json, or randnet-sweep.checkpoint.json).
+    /// Checkpoint file (default: .OUTPUT.randnet-checkpoint beside --output, or
+    /// .randnet-sweep-HASH.randnet-checkpoint named from the sweep's arguments).
     #[arg(long, value_name = "FILE")]
     pub checkpoint: Option<PathBuf>,
     /// Seconds between checkpoints.
-    #[arg(long, default_value_t = 3.0)]
+    #[arg(long, default_value_t = 3.0, allow_negative_numbers = true, value_parser = nonnegative_seconds)]
     pub checkpoint_seconds: f64,
 }
 

@@ -5,8 +5,20 @@ use anyhow::{bail, Context, Result};
 use std::path::Path;
 
 pub fn read_csv(path: &Path) -> Result<Vec<Vec<f64>>> {
+    // Only regular files: a FIFO (or a terminal, a socket) that nobody writes blocks the read
+    // where Ctrl-C cannot reach it.
+    let meta = std::fs::metadata(path)
+        .with_context(|| format!("cannot read input file {}", path.display()))?;
+    if !meta.is_file() {
+        bail!(
+            "cannot read input file {}: not a regular file (a FIFO, device or directory); copy the inputs to a file",
+            path.display()
+        );
+    }
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read input file {}", path.display()))?;
+    // Spreadsheet exports start with a UTF-8 byte order mark: not part of the first number.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     let mut rows: Vec<Vec<f64>> = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let line = line.trim();
@@ -52,4 +64,30 @@ pub fn read_csv(path: &Path) -> Result<Vec<Vec<f64>>> {
         bail!("{}: the input file has no rows", path.display());
     }
     Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn byte_order_mark_is_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("bom.csv");
+        std::fs::write(&p, "\u{feff}1,2\n3,4\n").unwrap();
+        assert_eq!(read_csv(&p).unwrap(), vec![vec![1.0, 2.0], vec![3.0, 4.0]]);
+    }
+
+    #[test]
+    fn fifo_is_refused_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("fifo.csv");
+        let ok = std::process::Command::new("mkfifo").arg(&p).status();
+        if !ok.map(|s| s.success()).unwrap_or(false) {
+            eprintln!("SKIP: no mkfifo");
+            return;
+        }
+        let e = read_csv(&p).unwrap_err().to_string();
+        assert!(e.contains("not a regular file"), "{e}");
+    }
 }

@@ -4,17 +4,77 @@
 //! 1e-12 relative of a single run; docs/cluster.md). Files from different specs, inputs, seeds,
 //! observables or sweep points are refused, and so are overlapping shards.
 
-use crate::cli::{Format, MergeArgs};
-use crate::output::{write_atomic, ShardInfo};
+use crate::cli::MergeArgs;
+use crate::output::{write_atomic, ShardInfo, FORMAT};
 use crate::sample::{build_report_named, Drawn};
 use crate::sweep::{write_result, PointReport, SweepResult};
 use anyhow::{bail, Context, Result};
 use randnet_sampler::Problem;
 use randnet_spec::{NetworkSpec, Observe};
 use randnet_stats::Accumulator;
+use serde::de::IgnoredAny;
+use serde::Deserialize;
 use serde_json::Value;
 
-/// One shard's run of one problem, read back from JSON.
+/// A `sample` result, or one point of a `sweep` result, as written with `--format json`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReportIn {
+    #[serde(default)]
+    #[allow(dead_code)]
+    format: Option<u32>,
+    #[allow(dead_code)]
+    version: String,
+    spec: NetworkSpec,
+    inputs: Vec<Vec<f64>>,
+    seed: u64,
+    networks: u64,
+    diverged: u64,
+    backend: String,
+    method: String,
+    #[serde(default)]
+    #[allow(dead_code)]
+    adapter: Option<String>,
+    seconds: Option<f64>,
+    #[allow(dead_code)]
+    observables: IgnoredAny,
+    observe: Observe,
+    #[serde(default)]
+    shard: Option<ShardInfo>,
+    #[serde(default)]
+    accumulator: Option<Accumulator>,
+    // The fields of a sweep point.
+    #[serde(default)]
+    #[allow(dead_code)]
+    width: Option<usize>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    depth: Option<usize>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    depth_over_width: Option<f64>,
+    #[serde(default)]
+    ratio: Option<f64>,
+}
+
+/// A `sweep` result.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SweepIn {
+    #[allow(dead_code)]
+    format: u32,
+    #[allow(dead_code)]
+    version: String,
+    #[allow(dead_code)]
+    kind: String,
+    seed: u64,
+    networks: u64,
+    points: Vec<ReportIn>,
+    #[serde(default)]
+    extrapolations: Option<IgnoredAny>,
+}
+
+/// One shard's run of one problem, read back from JSON and validated.
 struct Part {
     problem: Problem,
     shard: ShardInfo,
@@ -25,38 +85,43 @@ struct Part {
     method: String,
 }
 
-fn field<'a>(v: &'a Value, name: &str, file: &str) -> Result<&'a Value> {
-    v.get(name).with_context(|| {
-        format!("{file}: no '{name}' (not a randnet JSON result written with --format json?)")
-    })
-}
-
-fn part(v: &Value, file: &str) -> Result<Part> {
-    let spec: NetworkSpec = serde_json::from_value(field(v, "spec", file)?.clone())
-        .with_context(|| format!("{file}: unreadable spec"))?;
-    let inputs: Vec<Vec<f64>> = serde_json::from_value(field(v, "inputs", file)?.clone())?;
-    let observe: Observe = serde_json::from_value(field(v, "observe", file)?.clone())?;
-    let seed = field(v, "seed", file)?.as_u64().context("seed")?;
-    let shard: ShardInfo = serde_json::from_value(field(v, "shard", file)?.clone())
-        .with_context(|| format!("{file}: unreadable shard"))?;
-    let acc: Accumulator = serde_json::from_value(field(v, "accumulator", file)?.clone())
-        .with_context(|| format!("{file}: unreadable accumulator"))?;
+fn part(r: ReportIn, file: &str) -> Result<Part> {
+    let shard = r
+        .shard
+        .with_context(|| format!("{file}: no 'shard' (not written by sample or sweep?)"))?;
+    let acc = r.accumulator.with_context(|| {
+        format!("{file}: no 'accumulator' (not written by sample or sweep with --format json?)")
+    })?;
+    acc.validate().map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
+    if shard.count == 0
+        || shard.index >= shard.count
+        || shard.first > shard.end
+        || shard.end > shard.total
+    {
+        bail!("{file}: invalid shard {shard:?}");
+    }
+    let drawn = shard.end - shard.first;
+    if acc.count().checked_add(r.diverged) != Some(drawn) || r.networks != drawn {
+        bail!(
+            "{file}: inconsistent counts: {} networks accumulated, {} diverged, {} reported, but the shard covers {drawn}",
+            acc.count(),
+            r.diverged,
+            r.networks
+        );
+    }
     Ok(Part {
         problem: Problem {
-            spec,
-            inputs,
-            observe,
-            seed,
+            spec: r.spec,
+            inputs: r.inputs,
+            observe: r.observe,
+            seed: r.seed,
         },
         shard,
         acc,
-        diverged: field(v, "diverged", file)?.as_u64().unwrap_or(0),
-        seconds: field(v, "seconds", file)?.as_f64().unwrap_or(0.0),
-        backend: field(v, "backend", file)?
-            .as_str()
-            .unwrap_or("")
-            .to_string(),
-        method: field(v, "method", file)?.as_str().unwrap_or("").to_string(),
+        diverged: r.diverged,
+        seconds: r.seconds.unwrap_or(0.0),
+        backend: r.backend,
+        method: r.method,
     })
 }
 
@@ -65,10 +130,24 @@ fn merge_parts(mut parts: Vec<(Part, String)>) -> Result<crate::output::Report> 
     parts.sort_by_key(|(p, _)| p.shard.first);
     let (first, first_file) = &parts[0];
     for (p, file) in &parts[1..] {
-        if p.problem != first.problem || p.shard.total != first.shard.total {
-            bail!(
-                "{file} and {first_file} come from different specs (network, inputs, observables, seed or --networks differ)"
-            );
+        let field = [
+            ("spec", p.problem.spec != first.problem.spec),
+            ("inputs", p.problem.inputs != first.problem.inputs),
+            ("observe", p.problem.observe != first.problem.observe),
+            ("seed", p.problem.seed != first.problem.seed),
+            ("networks (total)", p.shard.total != first.shard.total),
+            ("backend", p.backend != first.backend),
+            ("method", p.method != first.method),
+        ]
+        .into_iter()
+        .find(|(_, d)| *d);
+        if let Some((field, _)) = field {
+            let detail = match field {
+                "backend" => format!(" ({} vs {})", p.backend, first.backend),
+                "method" => format!(" ({} vs {})", p.method, first.method),
+                _ => String::new(),
+            };
+            bail!("{file} and {first_file} come from different specs ({field} differs{detail}): they are not shards of one run");
         }
     }
     for w in parts.windows(2) {
@@ -83,13 +162,22 @@ fn merge_parts(mut parts: Vec<(Part, String)>) -> Result<crate::output::Report> 
                 w[1].0.shard.end
             );
         }
+        if w[1].0.shard.first > w[0].0.shard.end {
+            bail!(
+                "networks {}..{} are missing between {} and {}: merge contiguous shards (the result could not say which networks it holds)",
+                w[0].0.shard.end,
+                w[1].0.shard.first,
+                w[0].1,
+                w[1].1
+            );
+        }
     }
     let mut acc = first.acc.clone();
     let mut diverged = first.diverged;
     let mut seconds = first.seconds;
     for (p, file) in &parts[1..] {
         acc.merge(&p.acc)
-            .map_err(|e| anyhow::anyhow!("{file}: cannot merge: {e}"))?;
+            .map_err(|e| anyhow::anyhow!("{file}: cannot merge with {first_file}: {e}"))?;
         diverged += p.diverged;
         seconds += p.seconds;
     }
@@ -101,84 +189,139 @@ fn merge_parts(mut parts: Vec<(Part, String)>) -> Result<crate::output::Report> 
     };
     let mut report = build_report_named(&first.problem, &drawn, &first.backend, &first.method);
     let last = &parts[parts.len() - 1].0;
-    let contiguous = parts
-        .windows(2)
-        .all(|w| w[0].0.shard.end == w[1].0.shard.first);
+    let complete = first.shard.first == 0 && last.shard.end == first.shard.total;
+    // The shards are contiguous: networks first..end. A complete set is shard 0 of 1; a partial
+    // one keeps its range (what later merges compare) and the first shard's I/N.
     report.shard = Some(ShardInfo {
-        index: 0,
-        count: 1,
+        index: if complete { 0 } else { first.shard.index },
+        count: if complete { 1 } else { first.shard.count },
         first: first.shard.first,
         end: last.shard.end,
         total: first.shard.total,
     });
-    if !contiguous || first.shard.first != 0 || last.shard.end != first.shard.total {
+    if !complete {
         eprintln!(
-            "warning: the merged shards cover {} of {} networks",
-            drawn.networks, first.shard.total
+            "warning: the merged shards cover networks {}..{} of {}",
+            first.shard.first, last.shard.end, first.shard.total
         );
     }
     Ok(report)
+}
+
+enum Doc {
+    Sample(ReportIn),
+    Sweep(SweepIn),
+}
+
+fn read_doc(path: &std::path::Path) -> Result<Doc> {
+    let file = path.display();
+    let text = std::fs::read(path).with_context(|| format!("cannot read {file}"))?;
+    let v: Value = serde_json::from_slice(&text).with_context(|| format!("{file}: not JSON"))?;
+    match v.get("format").and_then(Value::as_u64) {
+        Some(f) if f == FORMAT as u64 => {}
+        Some(f) => bail!("{file}: format {f}; this randnet reads format {FORMAT}"),
+        None => bail!(
+            "{file}: no \"format\" field: written by an older randnet (or not a randnet JSON result); rerun it with this version"
+        ),
+    }
+    let is_sweep = v.get("kind").and_then(Value::as_str) == Some("sweep");
+    Ok(if is_sweep {
+        Doc::Sweep(serde_json::from_value(v).with_context(|| format!("{file}: not a sweep result"))?)
+    } else {
+        Doc::Sample(
+            serde_json::from_value(v).with_context(|| format!("{file}: not a sample result"))?,
+        )
+    })
 }
 
 pub fn run(args: &MergeArgs) -> Result<()> {
     if args.files.is_empty() {
         bail!("merge needs at least one file");
     }
+    // The output before anything is read: never one of the shards (src/paths.rs).
+    if let Some(out) = &args.output {
+        let inputs: Vec<crate::paths::Input> = args
+            .files
+            .iter()
+            .map(|f| crate::paths::Input::new("a merged file", f))
+            .collect();
+        crate::paths::check(&[crate::paths::Output::new("--output", out)], &inputs)?;
+    }
     let mut docs = Vec::new();
     for f in &args.files {
-        let text = std::fs::read(f).with_context(|| format!("cannot read {}", f.display()))?;
-        let v: Value =
-            serde_json::from_slice(&text).with_context(|| format!("{}: not JSON", f.display()))?;
-        docs.push((v, f.display().to_string()));
+        docs.push((read_doc(f)?, f.display().to_string()));
     }
-    let is_sweep = |v: &Value| v.get("kind").and_then(Value::as_str) == Some("sweep");
-    if docs.iter().all(|(v, _)| is_sweep(v)) {
-        let n_points = docs[0].0["points"].as_array().map(Vec::len).unwrap_or(0);
-        let mut points = Vec::new();
-        for i in 0..n_points {
-            let mut parts = Vec::new();
-            for (v, file) in &docs {
-                let pts = v["points"].as_array().context("points")?;
-                if pts.len() != n_points {
-                    bail!(
-                        "{file} has {} sweep points, {} has {n_points}",
-                        pts.len(),
-                        docs[0].1
-                    );
-                }
-                parts.push((part(&pts[i], file)?, file.clone()));
+    let (sweeps, samples): (Vec<_>, Vec<_>) =
+        docs.into_iter().partition(|(d, _)| matches!(d, Doc::Sweep(_)));
+    if !sweeps.is_empty() && !samples.is_empty() {
+        bail!(
+            "cannot merge sweep results ({}) with sample results ({})",
+            sweeps[0].1,
+            samples[0].1
+        );
+    }
+    if !sweeps.is_empty() {
+        let docs: Vec<(SweepIn, String)> = sweeps
+            .into_iter()
+            .map(|(d, f)| match d {
+                Doc::Sweep(s) => (s, f),
+                Doc::Sample(_) => unreachable!(),
+            })
+            .collect();
+        let n_points = docs[0].0.points.len();
+        for (d, file) in &docs {
+            if d.points.len() != n_points {
+                bail!(
+                    "{file} has {} sweep points, {} has {n_points}",
+                    d.points.len(),
+                    docs[0].1
+                );
             }
+        }
+        let seed = docs[0].0.seed;
+        let networks = docs[0].0.networks;
+        let extrapolate = docs[0].0.extrapolations.is_some();
+        let mut columns: Vec<Vec<(Part, String)>> = (0..n_points).map(|_| Vec::new()).collect();
+        let mut ratios = Vec::new();
+        for (k, (d, file)) in docs.into_iter().enumerate() {
+            for (i, r) in d.points.into_iter().enumerate() {
+                if k == 0 {
+                    ratios.push(r.ratio);
+                }
+                let p = part(r, &format!("{file} (point {i})"))?;
+                columns[i].push((p, file.clone()));
+            }
+        }
+        let mut points = Vec::new();
+        for (i, parts) in columns.into_iter().enumerate() {
             let report = merge_parts(parts)?;
             let (width, depth) = (report.spec.width(), report.spec.depth());
             points.push(PointReport {
                 width,
                 depth,
                 depth_over_width: depth as f64 / width as f64,
-                ratio: docs[0].0["points"][i].get("ratio").and_then(Value::as_f64),
+                ratio: ratios[i],
                 report,
             });
         }
         let result = SweepResult {
+            format: FORMAT,
             version: env!("CARGO_PKG_VERSION"),
             kind: "sweep",
-            seed: docs[0].0["seed"].as_u64().unwrap_or(0),
-            networks: docs[0].0["networks"].as_u64().unwrap_or(0),
+            seed,
+            networks,
             // Shards written with --extrapolate: the fits again, over all the networks.
-            extrapolations: docs[0]
-                .0
-                .get("extrapolations")
-                .is_some()
-                .then(|| crate::extrapolate::extrapolate(&points)),
+            extrapolations: extrapolate.then(|| crate::extrapolate::extrapolate(&points)),
             points,
         };
         return write_result(&result, args.format, args.output.as_deref());
     }
-    if docs.iter().any(|(v, _)| is_sweep(v)) {
-        bail!("cannot merge sweep results with sample results");
-    }
-    let parts = docs
-        .iter()
-        .map(|(v, f)| Ok((part(v, f)?, f.clone())))
+    let parts = samples
+        .into_iter()
+        .map(|(d, f)| match d {
+            Doc::Sample(r) => Ok((part(r, &f)?, f)),
+            Doc::Sweep(_) => unreachable!(),
+        })
         .collect::<Result<Vec<_>>>()?;
     let report = merge_parts(parts)?;
     let text = report.render(args.format)?;
@@ -186,6 +329,5 @@ pub fn run(args: &MergeArgs) -> Result<()> {
         Some(path) => write_atomic(path, text.as_bytes())?,
         None => print!("{text}"),
     }
-    let _ = Format::Json;
     Ok(())
 }

@@ -183,7 +183,18 @@ impl Report {
     pub fn render(&self, format: crate::cli::Format) -> Result<String> {
         use crate::cli::Format;
         Ok(match format {
-            Format::Json => serde_json::to_string_pretty(self)? + "\n",
+            Format::Json => {
+                #[derive(Serialize)]
+                struct Versioned<'a> {
+                    format: u32,
+                    #[serde(flatten)]
+                    report: &'a Report,
+                }
+                serde_json::to_string_pretty(&Versioned {
+                    format: FORMAT,
+                    report: self,
+                })? + "\n"
+            }
             Format::Csv => self.csv(),
             Format::Table => self.table(),
         })
@@ -197,7 +208,7 @@ impl Report {
         })
     }
 
-    fn table(&self) -> String {
+    pub fn table(&self) -> String {
         let mut out = String::new();
         let s = &self.spec;
         let _ = writeln!(
@@ -341,27 +352,107 @@ pub fn fmt_sig(v: f64, digits: usize) -> String {
     }
 }
 
+/// The version of every JSON file randnet reads back (sample and sweep results, checkpoints):
+/// the `"format"` field. Files without it were written by an older randnet and are refused.
+pub const FORMAT: u32 = 2;
+
+/// A temporary file that is removed when dropped unless [`TempFile::commit`] renamed it into
+/// place: whatever fails (create, write, flush, sync, rename, a panic), nothing is left behind.
+pub struct TempFile {
+    pub path: std::path::PathBuf,
+    done: bool,
+}
+
+impl TempFile {
+    /// Creates a fresh temporary file beside `target` (`.randnet-<pid>-<counter>.tmp`).
+    pub fn create(target: &Path) -> std::io::Result<(TempFile, std::fs::File)> {
+        let path = temp_path(target);
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)?;
+        Ok((TempFile { path, done: false }, f))
+    }
+
+    /// Renames the temporary file onto `target`.
+    pub fn commit(mut self, target: &Path) -> std::io::Result<()> {
+        std::fs::rename(&self.path, target)?;
+        self.done = true;
+        Ok(())
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
 /// Writes `contents` to `path` atomically: a temporary file beside it, then a rename.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
-    let tmp = temp_path(path);
-    let result = (|| -> Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
+    write_atomic_with(path, |f| {
         f.write_all(contents)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)?;
-        Ok(())
+        f.sync_all()
+    })
+}
+
+/// [`write_atomic`] with the writing step given (so tests can make it fail).
+fn write_atomic_with(
+    path: &Path,
+    write: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
+) -> Result<()> {
+    let result = (|| -> std::io::Result<()> {
+        let (tmp, mut f) = TempFile::create(path)?;
+        write(&mut f)?;
+        drop(f);
+        tmp.commit(path)
     })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
     result.with_context(|| format!("cannot write {}", path.display()))
 }
 
-/// The temporary sibling used while `path` is being written.
+/// The temporary sibling used while `path` is being written (src/paths.rs).
 pub fn temp_path(path: &Path) -> std::path::PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "out".into());
-    path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
+    crate::paths::temp_path(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn leftovers(dir: &Path) -> Vec<String> {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn write_atomic_leaves_no_temporary_file_on_failure() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("out.json");
+        // The final flush fails (as on a full disk).
+        let e = write_atomic_with(&target, |f| {
+            f.write_all(b"partial")?;
+            Err(std::io::Error::other("No space left on device"))
+        });
+        assert!(e.is_err());
+        assert!(leftovers(dir.path()).is_empty(), "{:?}", leftovers(dir.path()));
+        // The rename fails (the target is a non-empty directory).
+        let sub = dir.path().join("sub");
+        std::fs::create_dir(&sub).unwrap();
+        std::fs::write(sub.join("f"), b"x").unwrap();
+        assert!(write_atomic(&sub, b"x").is_err());
+        assert_eq!(leftovers(dir.path()), vec!["sub".to_string()]);
+        // A panic while writing.
+        let t2 = target.clone();
+        let r = std::panic::catch_unwind(move || {
+            let _ = write_atomic_with(&t2, |_| panic!("boom"));
+        });
+        assert!(r.is_err());
+        assert_eq!(leftovers(dir.path()), vec!["sub".to_string()]);
+        write_atomic(&target, b"ok").unwrap();
+        assert_eq!(std::fs::read(&target).unwrap(), b"ok");
+    }
 }

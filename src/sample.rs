@@ -25,6 +25,7 @@ pub fn problem_from(args: &SampleArgs) -> Result<Problem> {
     let spec = args.spec.to_spec(file_n0)?;
     input_spec.validate(spec.input_dim)?;
     let observe = args.observe()?;
+    check_resources(&spec, input_spec.count(), &observe, args.run.batch)?;
     let inputs = resolve_inputs(&input_spec, spec.input_dim, args.run.seed);
     Ok(Problem {
         spec,
@@ -35,6 +36,8 @@ pub fn problem_from(args: &SampleArgs) -> Result<Problem> {
 }
 
 pub fn run(args: &SampleArgs) -> Result<()> {
+    // Every output path before any work (src/paths.rs).
+    crate::paths::check_sample(args)?;
     let problem = problem_from(args)?;
     if args.run.networks == 0 {
         bail!("--networks must be a positive integer, got 0");
@@ -86,7 +89,10 @@ pub fn run(args: &SampleArgs) -> Result<()> {
     });
     // Whatever happened, the estimates of the networks already drawn are written (a run that was
     // interrupted or lost its device keeps its finished work); an unfinished run then fails.
-    if progress.next > range.start || finished {
+    // A finished range refused by `check_outcome` (every network diverged, or all values
+    // underflowed) writes nothing.
+    let refused = outcome.is_err() && progress.next == progress.end;
+    if (progress.next > range.start || finished) && progress.acc.count() > 0 && !refused {
         let text = report.render(args.run.format)?;
         match &args.run.output {
             Some(path) => write_atomic(path, text.as_bytes())?,
@@ -113,6 +119,9 @@ pub fn run(args: &SampleArgs) -> Result<()> {
         Err(e) => {
             if let Some(w) = npy {
                 w.abandon();
+            }
+            if refused {
+                return Err(e);
             }
             Err(e.context(format!(
                 "stopped after {} of {} networks{}",
@@ -143,6 +152,9 @@ pub fn make_sampler(
     method: Method,
     adapter: Option<&str>,
 ) -> Result<Chosen> {
+    if backend == Backend::Cpu && adapter.is_some() {
+        bail!("--adapter picks a GPU adapter: it needs --backend gpu or auto, not --backend cpu");
+    }
     if problem.observe.has_geometry() {
         // Geometry (regions, length distortion, patterns) is computed by its own exact CPU
         // engine on the same networks; pointwise observables by the engine chosen below.
@@ -273,6 +285,68 @@ pub fn matrix_free_pays(problem: &Problem) -> bool {
 
 /// Refuses runs whose working memory exceeds what the machine has available.
 pub fn check_memory(bytes: f64) -> Result<()> {
+    check_memory_for(bytes, "this network needs", "use a smaller width or depth")
+}
+
+/// The memory a run will allocate, estimated from the flags before anything is allocated (sizes
+/// past memory aborted in allocation before): the K inputs (`--inputs`, `--input-dim`), the
+/// values and accumulator sums of every observable (`--inputs`, `--depth` with sqnorm), the
+/// engine's per-network scratch on every thread (`--width`, `--depth`, `--inputs`) and one batch
+/// of values (`--batch`). Each is refused on its own, naming its flags, then their total.
+pub fn check_resources(
+    spec: &randnet_spec::NetworkSpec,
+    k: usize,
+    observe: &randnet_spec::Observe,
+    batch: Option<usize>,
+) -> Result<()> {
+    const F: f64 = 8.0; // bytes per f64
+    let (kf, n0) = (k as f64, spec.input_dim as f64);
+    let inputs = kf * n0 * F;
+    check_memory_for(
+        inputs,
+        &format!("the {k} inputs of dimension {n0} (--inputs, --input-dim) need"),
+        "use fewer inputs or a smaller --input-dim",
+    )?;
+    let d = observe.value_count(spec.depth(), k);
+    // Per value: power sums of order 1..12 in every jackknife group, its name, its estimates;
+    // per pair of outputs: 4 joint sums per group.
+    let pairs = if observe.output { kf * (kf - 1.0) / 2.0 } else { 0.0 };
+    let values = d * (GROUPS as f64 * 12.0 * F + 256.0) + pairs * GROUPS as f64 * 4.0 * F;
+    check_memory_for(
+        values,
+        &format!("the {d} values per network (--inputs, --observe, --depth) need"),
+        "use fewer inputs or observables",
+    )?;
+    // Activations (and their tangents) of every layer for c = K (2K with Jacobians) columns,
+    // per thread; the dense engine's cached weights come on top and are checked with the engine.
+    let c = if observe.jacobian { 2.0 * kf } else { kf };
+    let widths: f64 = spec.layer_widths().iter().map(|&n| n as f64).sum();
+    let threads = rayon::current_num_threads() as f64;
+    let scratch = widths * c * 2.0 * F * threads;
+    check_memory_for(
+        scratch,
+        &format!(
+            "the per-network working memory of {} layers (--width, --depth, --inputs) on {threads} threads needs",
+            spec.depth() + 2
+        ),
+        "use a smaller width or depth",
+    )?;
+    let batch_bytes = batch.map_or(0.0, |b| b as f64 * d * F);
+    check_memory_for(
+        batch_bytes,
+        &format!("--batch {} needs", batch.unwrap_or(0)),
+        "use a smaller --batch",
+    )?;
+    check_memory_for(
+        inputs + values + scratch + batch_bytes,
+        "this run needs",
+        "use a smaller width, depth, batch or fewer inputs",
+    )
+}
+
+/// Refuses `bytes` of working memory when it exceeds what the machine has available; the error
+/// reads "{what} about X GiB of working memory, ...; {advice}".
+pub fn check_memory_for(bytes: f64, what: &str, advice: &str) -> Result<()> {
     let available = std::fs::read_to_string("/proc/meminfo")
         .ok()
         .and_then(|m| {
@@ -284,7 +358,7 @@ pub fn check_memory(bytes: f64) -> Result<()> {
     if let Some(avail) = available {
         if bytes > 0.8 * avail {
             bail!(
-                "this network needs about {:.1} GiB of working memory, more than the {:.1} GiB available; use a smaller width or depth",
+                "{what} about {:.1} GiB of working memory, more than the {:.1} GiB available; {advice}",
                 bytes / (1u64 << 30) as f64,
                 avail / (1u64 << 30) as f64
             );
@@ -309,7 +383,16 @@ pub fn new_accumulator(problem: &Problem, sampler: &mut dyn BatchSampler) -> Res
     sampler.sample_batch(0, 1, &mut first)?;
     let shifts = first
         .iter()
-        .map(|v| if v.is_finite() { *v } else { 0.0 })
+        .map(|&v| {
+            // A shift the accumulator could not use (its sixth power overflows) is 0 instead, so
+            // network 0 is judged by `accepts` as every other one.
+            let v2 = v * v;
+            if v.is_finite() && v2 * v2 * v2 <= SIXTH_POWER_LIMIT {
+                v
+            } else {
+                0.0
+            }
+        })
         .collect();
     Ok(Accumulator::new(d, output_pairs(problem), shifts, GROUPS))
 }
@@ -427,7 +510,13 @@ pub fn advance(
         .or(sampler.preferred_batch())
         .unwrap_or_else(|| default_batch(problem))
         .max(1);
+    check_memory_for(
+        batch as f64 * d as f64 * 8.0,
+        &format!("a batch of {batch} networks (--batch) needs"),
+        "use a smaller --batch",
+    )?;
     let mut buf = vec![0.0; batch * d];
+    let shifts = progress.acc.shifts().to_vec();
     let mut last_save = Instant::now();
     while progress.next < progress.end {
         if INTERRUPTED.load(Ordering::SeqCst) {
@@ -440,7 +529,7 @@ pub fn advance(
         let count = (progress.end - progress.next).min(batch as u64) as usize;
         sampler.sample_batch(progress.next, count, &mut buf)?;
         for (i, row) in buf[..count * d].chunks_exact(d).enumerate() {
-            if row.iter().all(|v| v.is_finite()) {
+            if accepts(row, &shifts) {
                 progress.acc.push(progress.next + i as u64, row);
             } else {
                 progress.diverged += 1;
@@ -459,7 +548,60 @@ pub fn advance(
             last_save = Instant::now();
         }
     }
+    check_outcome(problem, progress)?;
     Ok(true)
+}
+
+/// The largest |y^6| (y a value less its shift) a network may contribute: the sixth power sums
+/// of 2^32 such networks stay finite. Above it (|y| above about 1e49) the network counts as
+/// diverged, as one with a non-finite value does.
+pub const SIXTH_POWER_LIMIT: f64 = f64::MAX / 4_294_967_296.0;
+
+/// True when a network's values can enter the accumulator: every value finite and every shifted
+/// value's sixth power (the highest order the estimates use) finite with headroom
+/// ([`SIXTH_POWER_LIMIT`]). The diagnostic sums of order 7..12 may still overflow: that only
+/// makes the reliability flag false.
+pub fn accepts(values: &[f64], shifts: &[f64]) -> bool {
+    values.iter().zip(shifts).all(|(&v, &s)| {
+        let y = v - s;
+        let y2 = y * y;
+        let y6 = y2 * y2 * y2;
+        v.is_finite() && y6 <= SIXTH_POWER_LIMIT
+    })
+}
+
+/// A finished range whose every network diverged, or whose values all underflowed to exactly 0
+/// where theory says their scale is below f64's, has nothing to estimate: an error, not a table
+/// of NaN or of zeros.
+pub fn check_outcome(problem: &Problem, progress: &Progress) -> Result<()> {
+    let m = progress.acc.count();
+    if m == 0 && progress.diverged > 0 {
+        bail!(
+            "every one of the {} networks diverged (values or their sixth powers overflow f64): scale C_W down or reduce L",
+            progress.diverged
+        );
+    }
+    if m < 2 {
+        return Ok(());
+    }
+    let names = problem.names();
+    let zero = |prefix: &str| {
+        let idx: Vec<usize> = (0..names.len())
+            .filter(|&i| names[i].starts_with(prefix))
+            .collect();
+        !idx.is_empty()
+            && idx.iter().all(|&i| {
+                progress.acc.estimate(i, Statistic::Mean).estimate == 0.0
+                    && progress.acc.estimate(i, Statistic::Variance).estimate == 0.0
+            })
+    };
+    if zero("output[") || zero("ntk[") {
+        let kernels = randnet_theory::cached_kernels(&problem.spec, &problem.inputs);
+        if let Some(t @ randnet_theory::kernels::KernelTrouble::Underflow) = kernels.trouble() {
+            bail!("{t}");
+        }
+    }
+    Ok(())
 }
 
 /// Draws networks `range` in one go (no checkpoints, no progress bar beyond the default).

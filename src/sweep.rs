@@ -25,6 +25,7 @@ pub struct Point {
 
 /// What a checkpoint is for: the sweep's defining arguments (a resumed run must match).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Key {
     spec: randnet_spec::NetworkSpec,
     inputs: Vec<Vec<f64>>,
@@ -33,18 +34,64 @@ struct Key {
     networks: u64,
     shard: ShardInfo,
     points: Vec<Point>,
+    /// `--method` and `--backend` as given: another engine draws another stream.
+    method: String,
+    backend: String,
+}
+
+impl Key {
+    /// The first field in which two keys differ, for the refusal of a different sweep.
+    fn differs(&self, other: &Key) -> Option<&'static str> {
+        [
+            ("spec", self.spec != other.spec),
+            ("inputs", self.inputs != other.inputs),
+            ("observe", self.observe != other.observe),
+            ("seed", self.seed != other.seed),
+            ("networks", self.networks != other.networks),
+            ("shard", self.shard != other.shard),
+            ("points", self.points != other.points),
+            ("method", self.method != other.method),
+            ("backend", self.backend != other.backend),
+        ]
+        .into_iter()
+        .find(|(_, d)| *d)
+        .map(|(f, _)| f)
+    }
+
+    /// A stable 64-bit hash (FNV-1a of the key's JSON): names the default checkpoint.
+    fn hash(&self) -> u64 {
+        let bytes = serde_json::to_vec(self).unwrap_or_default();
+        bytes.iter().fold(0xcbf29ce484222325u64, |h, &b| {
+            (h ^ b as u64).wrapping_mul(0x100000001b3)
+        })
+    }
+}
+
+/// The engine that drew a point (a resumed point must be drawn by the same one).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Engine {
+    backend: String,
+    method: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Checkpoint {
+    /// [`crate::output::FORMAT`].
+    format: u32,
     key: Key,
     /// One entry per point started so far (in order).
     progress: Vec<Progress>,
+    /// The engine of each started point.
+    engines: Vec<Engine>,
 }
 
 /// The result of a sweep: one report per point.
 #[derive(Debug, Clone, Serialize)]
 pub struct SweepResult {
+    /// [`crate::output::FORMAT`].
+    pub format: u32,
     pub version: &'static str,
     pub kind: &'static str,
     pub seed: u64,
@@ -80,6 +127,9 @@ pub fn points(args: &SweepArgs) -> Result<Vec<Point>> {
             let depths = parse_list::<usize>("--depths", Some(d))?;
             for &w in &widths {
                 for &l in &depths {
+                    if l > crate::cli::MAX_DEPTH {
+                        bail!("--depths: depth {l} is more than {}", crate::cli::MAX_DEPTH);
+                    }
                     pts.push(Point { width: w, depth: l });
                 }
             }
@@ -91,9 +141,16 @@ pub fn points(args: &SweepArgs) -> Result<Vec<Point>> {
             }
             for &w in &widths {
                 for &r in &ratios {
+                    let depth = (r * w as f64).round();
+                    if depth < 1.0 || depth > crate::cli::MAX_DEPTH as f64 {
+                        bail!(
+                            "--ratios: ratio {r} at width {w} gives depth {depth}, outside 1..={}",
+                            crate::cli::MAX_DEPTH
+                        );
+                    }
                     pts.push(Point {
                         width: w,
-                        depth: (r * w as f64).round() as usize,
+                        depth: depth as usize,
                     });
                 }
             }
@@ -130,30 +187,114 @@ fn point_problem(base: &Problem, p: Point) -> Result<Problem> {
     })
 }
 
-fn checkpoint_path(args: &SweepArgs) -> PathBuf {
+/// The checkpoint's file: `--checkpoint`, else `.NAME.randnet-checkpoint` beside `--output NAME`,
+/// else `.randnet-sweep-<hash of the key>.randnet-checkpoint` in the working directory (so two
+/// sweeps without `--output` never share one). Hidden and with their own extension, so shard
+/// globs like `shard-*.json` never match them.
+fn checkpoint_path(args: &SweepArgs, key: &Key) -> PathBuf {
     if let Some(p) = &args.checkpoint {
         return p.clone();
     }
+    let hashed = format!(".randnet-sweep-{:016x}.randnet-checkpoint", key.hash());
     match &args.sample.run.output {
-        Some(out) => {
-            let name = out
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_else(|| "sweep".into());
-            out.with_file_name(format!("{name}.checkpoint.json"))
-        }
-        None => PathBuf::from("randnet-sweep.checkpoint.json"),
+        Some(out) => match out.file_name() {
+            Some(name) => {
+                let derived = crate::paths::with_suffix(name, ".", ".randnet-checkpoint");
+                if derived.len() <= crate::paths::NAME_MAX {
+                    out.with_file_name(derived)
+                } else {
+                    out.with_file_name(hashed)
+                }
+            }
+            None => out.join(hashed),
+        },
+        None => PathBuf::from(hashed),
     }
+}
+
+/// Reads and validates a checkpoint against the sweep's key.
+fn load_checkpoint(path: &Path, key: &Key) -> Result<Checkpoint> {
+    let text = std::fs::read(path)
+        .with_context(|| format!("--resume: cannot read checkpoint {}", path.display()))?;
+    let v: serde_json::Value = serde_json::from_slice(&text)
+        .with_context(|| format!("--resume: {} is not a sweep checkpoint", path.display()))?;
+    match v.get("format").and_then(serde_json::Value::as_u64) {
+        Some(f) if f == crate::output::FORMAT as u64 => {}
+        Some(f) => bail!(
+            "--resume: checkpoint {} has format {f}; this randnet reads format {}",
+            path.display(),
+            crate::output::FORMAT
+        ),
+        None => bail!(
+            "--resume: checkpoint {} has no \"format\" field: written by an older randnet (or not a checkpoint); delete it to start over",
+            path.display()
+        ),
+    }
+    let cp: Checkpoint = serde_json::from_value(v)
+        .with_context(|| format!("--resume: {} is not a sweep checkpoint", path.display()))?;
+    if let Some(field) = cp.key.differs(key) {
+        bail!(
+            "--resume: checkpoint {} belongs to a different sweep ({field} differs)",
+            path.display()
+        );
+    }
+    let range = key.shard.first..key.shard.end;
+    let bad = |why: String| -> Result<Checkpoint> {
+        bail!("--resume: checkpoint {} is inconsistent: {why}", path.display())
+    };
+    if cp.progress.len() > key.points.len() || cp.engines.len() != cp.progress.len() {
+        return bad(format!(
+            "{} points started, {} engines, {} points",
+            cp.progress.len(),
+            cp.engines.len(),
+            key.points.len()
+        ));
+    }
+    for (i, p) in cp.progress.iter().enumerate() {
+        if let Err(e) = p.acc.validate() {
+            return bad(format!("point {i}: {e}"));
+        }
+        if p.end != range.end || p.next < range.start || p.next > range.end {
+            return bad(format!("point {i}: networks {}..{} outside {range:?}", p.next, p.end));
+        }
+        if p.acc.count().checked_add(p.diverged) != Some(p.next - range.start) {
+            return bad(format!(
+                "point {i}: {} networks accumulated and {} diverged, but {} drawn",
+                p.acc.count(),
+                p.diverged,
+                p.next - range.start
+            ));
+        }
+        if i + 1 < cp.progress.len() && p.next != range.end {
+            return bad(format!("point {i} is unfinished but a later point started"));
+        }
+    }
+    Ok(cp)
 }
 
 fn save_checkpoint(path: &Path, cp: &Checkpoint) -> Result<()> {
     write_atomic(path, &serde_json::to_vec(cp)?)
 }
 
-pub fn run(args: &SweepArgs) -> Result<()> {
+/// Everything a sweep decides before it draws a network.
+struct Plan {
+    pts: Vec<Point>,
+    ratios: Vec<Option<f64>>,
+    base: Problem,
+    problems: Vec<Problem>,
+    range: std::ops::Range<u64>,
+    key: Key,
+    cp_path: PathBuf,
+    outputs: Vec<crate::paths::Output>,
+}
+
+fn plan(args: &SweepArgs) -> Result<Plan> {
     let run = &args.sample.run;
     if run.networks == 0 {
         bail!("--networks must be a positive integer, got 0");
+    }
+    if args.sample.save_samples.is_some() {
+        bail!("sweep does not support --save-samples (use sample --save-samples at one point)");
     }
     let pts = points(args)?;
     let ratios = crate::extrapolate::point_ratios(args, &pts);
@@ -189,25 +330,85 @@ pub fn run(args: &SweepArgs) -> Result<()> {
             total: run.networks,
         },
         points: pts.clone(),
+        method: format!("{:?}", run.method).to_lowercase(),
+        backend: format!("{:?}", run.backend).to_lowercase(),
     };
-    let cp_path = checkpoint_path(args);
-    let mut cp = if args.resume {
-        let text = std::fs::read(&cp_path)
-            .with_context(|| format!("--resume: cannot read checkpoint {}", cp_path.display()))?;
-        let cp: Checkpoint = serde_json::from_slice(&text).with_context(|| {
-            format!("--resume: {} is not a sweep checkpoint", cp_path.display())
-        })?;
-        if cp.key != key {
-            bail!(
-                "--resume: checkpoint {} belongs to a different sweep (spec, inputs, seed, networks, shard or points differ)",
+    let cp_path = checkpoint_path(args, &key);
+    // Every file the sweep writes, checked before any work (src/paths.rs).
+    use crate::paths::{Input, Output};
+    let mut outputs = Vec::new();
+    if let Some(p) = &run.output {
+        outputs.push(Output::new("--output", p));
+    }
+    outputs.push(Output::new(
+        if args.checkpoint.is_some() {
+            "--checkpoint"
+        } else {
+            "the checkpoint"
+        },
+        &cp_path,
+    ));
+    if let Some(p) = &args.plot {
+        outputs.push(Output::new("--plot", p));
+    }
+    let inputs: Vec<Input> = args
+        .sample
+        .inputs
+        .input_file
+        .iter()
+        .map(|p| Input::new("--input-file", p))
+        .collect();
+    crate::paths::check(&outputs, &inputs)?;
+    if !args.resume && std::fs::symlink_metadata(&cp_path).is_ok() {
+        bail!(
+            "checkpoint {} exists (an interrupted sweep): add --resume to continue it, or delete it to start over",
+            cp_path.display()
+        );
+    }
+    Ok(Plan {
+        pts,
+        ratios,
+        base,
+        problems,
+        range,
+        key,
+        cp_path,
+        outputs,
+    })
+}
+
+/// Checks a sweep's arguments and files without drawing anything (for `randnet run`); returns
+/// the files it would write.
+pub fn check(args: &SweepArgs) -> Result<Vec<crate::paths::Output>> {
+    Ok(plan(args)?.outputs)
+}
+
+pub fn run(args: &SweepArgs) -> Result<()> {
+    let run = &args.sample.run;
+    let Plan {
+        pts,
+        ratios,
+        base,
+        problems,
+        range,
+        key,
+        cp_path,
+        outputs: _,
+    } = plan(args)?;
+    let mut cp = if args.resume && cp_path.exists() {
+        load_checkpoint(&cp_path, &key)?
+    } else {
+        if args.resume {
+            eprintln!(
+                "--resume: no checkpoint {}; starting from the beginning",
                 cp_path.display()
             );
         }
-        cp
-    } else {
         Checkpoint {
+            format: crate::output::FORMAT,
             key,
             progress: Vec::new(),
+            engines: Vec::new(),
         }
     };
     let per_point = range.end - range.start;
@@ -219,22 +420,45 @@ pub fn run(args: &SweepArgs) -> Result<()> {
     for (i, (problem, &pt)) in problems.iter().zip(&pts).enumerate() {
         let chosen = make_sampler(problem, run.backend, run.method, run.adapter.as_deref())?;
         let mut sampler = chosen.sampler;
+        let engine = Engine {
+            backend: sampler.backend().to_string(),
+            method: sampler.method().to_string(),
+        };
         if cp.progress.len() <= i {
             let p = Progress::new(problem, sampler.as_mut(), range.clone())?;
             cp.progress.push(p);
+            cp.engines.push(engine);
+        } else if cp.engines[i] != engine {
+            let field = if cp.engines[i].backend != engine.backend {
+                "backend"
+            } else {
+                "method"
+            };
+            bail!(
+                "--resume: checkpoint {} drew point {} with {field} {} {}, this run would use {} {}",
+                cp_path.display(),
+                i,
+                cp.engines[i].backend,
+                cp.engines[i].method,
+                engine.backend,
+                engine.method
+            );
         }
         let mut progress = cp.progress[i].clone();
         let finished = {
             let done_before = cp.progress[..i].to_vec();
             let key = cp.key.clone();
+            let engines = cp.engines.clone();
             let mut save = |p: &Progress| -> Result<()> {
                 let mut all = done_before.clone();
                 all.push(p.clone());
                 save_checkpoint(
                     &cp_path,
                     &Checkpoint {
+                        format: crate::output::FORMAT,
                         key: key.clone(),
                         progress: all,
+                        engines: engines.clone(),
                     },
                 )
             };
@@ -278,6 +502,7 @@ pub fn run(args: &SweepArgs) -> Result<()> {
     bar.finish_and_clear();
     save_checkpoint(&cp_path, &cp)?;
     let result = SweepResult {
+        format: crate::output::FORMAT,
         version: env!("CARGO_PKG_VERSION"),
         kind: "sweep",
         seed: base.seed,
@@ -299,7 +524,8 @@ pub fn run(args: &SweepArgs) -> Result<()> {
 pub fn write_result(result: &SweepResult, format: Format, output: Option<&Path>) -> Result<()> {
     let text = match format {
         Format::Json => serde_json::to_string_pretty(result)? + "\n",
-        Format::Csv | Format::Table => tidy_csv(result),
+        Format::Csv => tidy_csv(result),
+        Format::Table => table(result),
     };
     match output {
         Some(path) => write_atomic(path, text.as_bytes()),
@@ -308,6 +534,54 @@ pub fn write_result(result: &SweepResult, format: Format, output: Option<&Path>)
             Ok(())
         }
     }
+}
+
+/// `--format table`: one block per point (the table of `sample`), then the fits of
+/// `--extrapolate` as a compact table.
+pub fn table(result: &SweepResult) -> String {
+    use crate::output::fmt_sig;
+    let mut out = String::new();
+    for p in &result.points {
+        let _ = writeln!(
+            out,
+            "== width {}, depth {} (L/n = {}){}",
+            p.width,
+            p.depth,
+            fmt_sig(p.depth_over_width, 4),
+            p.ratio.map(|r| format!(", ratio {r}")).unwrap_or_default()
+        );
+        out.push_str(&p.report.table());
+        out.push('\n');
+    }
+    if let Some(rows) = &result.extrapolations {
+        let _ = writeln!(out, "== width -> infinity: fits a + b/n at each depth or ratio");
+        let _ = writeln!(
+            out,
+            "{:<10} {:<18} {:<17} {:>11} {:>10} {:>11} {:>11} {:>10} {:>11}",
+            "at", "observable", "statistic", "a", "stderr", "theory", "b", "stderr", "b theory"
+        );
+        for x in rows {
+            let at = match (x.depth, x.ratio) {
+                (_, Some(r)) => format!("L/n={r}"),
+                (Some(d), None) => format!("L={d}"),
+                (None, None) => String::new(),
+            };
+            let _ = writeln!(
+                out,
+                "{:<10} {:<18} {:<17} {:>11} {:>10} {:>11} {:>11} {:>10} {:>11}",
+                at,
+                x.observable,
+                x.statistic,
+                fmt_sig(x.entry.estimate, 5),
+                fmt_sig(x.entry.stderr, 3),
+                x.entry.theory.map(|v| fmt_sig(v, 5)).unwrap_or_default(),
+                fmt_sig(x.slope, 5),
+                fmt_sig(x.slope_stderr, 3),
+                x.slope_theory.map(|v| fmt_sig(v, 5)).unwrap_or_default(),
+            );
+        }
+    }
+    out
 }
 
 /// Tidy rows (DESIGN §6): one per width, depth, observable and statistic.

@@ -103,7 +103,12 @@ pub fn run(args: &TheoryArgs) -> Result<()> {
     let spec = args.spec.to_spec(file_n0)?;
     input_spec.validate(spec.input_dim)?;
     let observe = Observe::parse_list(&args.observe)?;
+    crate::sample::check_resources(&spec, input_spec.count(), &observe, None)?;
     let inputs = resolve_inputs(&input_spec, spec.input_dim, args.seed);
+    // Kernels that overflowed (NaN, inf) or whose readout underflowed to 0 are no prediction.
+    if let Some(t) = randnet_theory::cached_kernels(&spec, &inputs).trouble() {
+        anyhow::bail!("{t}");
+    }
     let report = build(spec, inputs, &observe, args.networks);
     let text = match args.format {
         Format::Json => serde_json::to_string_pretty(&report)? + "\n",

@@ -62,7 +62,7 @@ fn interrupt_and_resume(signal: &str) {
     assert!(st.success());
 
     let out = dir.path().join("cut.json");
-    let cp = dir.path().join("cut.json.checkpoint.json");
+    let cp = dir.path().join(".cut.json.randnet-checkpoint");
     let args = sweep_args(&out, &["--checkpoint-seconds", "0.05"]);
     let mut child = bin().args(&args).stderr(Stdio::piped()).spawn().unwrap();
     let start = Instant::now();
@@ -137,7 +137,7 @@ fn sweep_hung_up_with_sighup_resumes_exactly() {
 fn resume_refuses_a_different_sweep() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("a.json");
-    let cp = dir.path().join("a.json.checkpoint.json");
+    let cp = dir.path().join(".a.json.randnet-checkpoint");
     std::fs::write(&cp, b"{\"key\": 1}").unwrap();
     let o = bin()
         .args(sweep_args(&out, &["--resume"]))

@@ -2,7 +2,7 @@
 //! ([`NetworkSpec`]), the inputs ([`InputSpec`]) and the requested observables ([`Observe`]).
 //!
 //! This crate has no heavy dependencies so that every other crate (engines, theory, the CLI) can
-//! share one validated description. Conventions follow DESIGN §2: hidden widths n_1..n_L, a linear
+//! share one validated description. Conventions follow docs/theory.md: hidden widths n_1..n_L, a linear
 //! readout of width `output_dim`, weights `W^l_ij ~ N(0, C_W / n_{l-1})`, biases `b ~ N(0, C_b)`
 //! with the readout using the same C_W and C_b.
 
@@ -175,7 +175,7 @@ impl FromStr for Activation {
     }
 }
 
-/// Which parameters the NTK differentiates with respect to (DESIGN §2).
+/// Which parameters the NTK differentiates with respect to (docs/theory.md, "Conventions").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Parameterization {
@@ -619,7 +619,27 @@ impl Observe {
         Ok(o)
     }
 
-    /// The observable names (DESIGN §5) in the order engines emit their values.
+    /// The observable names (README, "Observables") in the order engines emit their values.
+    /// How many values [`Observe::names`] lists for `depth` hidden layers and `k` inputs,
+    /// computed without building them (as f64, so sizes far past memory do not overflow).
+    pub fn value_count(&self, depth: usize, k: usize) -> f64 {
+        let (l, k) = (depth as f64, k as f64);
+        let mut d = self.geometry_names().len() as f64;
+        if self.output {
+            d += k;
+        }
+        if self.ntk {
+            d += k * (k + 1.0) / 2.0;
+        }
+        if self.sqnorm {
+            d += (l + 1.0) * k;
+        }
+        if self.jacobian {
+            d += k;
+        }
+        d
+    }
+
     pub fn names(&self, spec: &NetworkSpec, k: usize) -> Vec<String> {
         let mut names = Vec::new();
         if self.output {
@@ -650,6 +670,29 @@ impl Observe {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `value_count` agrees with the names it stands in for.
+    #[test]
+    fn value_count_matches_names() {
+        let spec = NetworkSpec::new(
+            3,
+            vec![5; 4],
+            1,
+            Activation::Relu,
+            None,
+            0.0,
+            Parameterization::Ntk,
+            None,
+            WeightLaw::Gaussian,
+        )
+        .unwrap();
+        for list in ["output", "output,ntk", "ntk,sqnorm,jacobian", "output,regions,patterns"] {
+            let o = Observe::parse_list(list).unwrap();
+            for k in [1, 2, 5] {
+                assert_eq!(o.value_count(4, k), o.names(&spec, k).len() as f64, "{list} K={k}");
+            }
+        }
+    }
 
     #[test]
     fn parses_activations() {

@@ -172,6 +172,12 @@ const PAIR_SUMS: usize = PAIR_EXPS.len();
 const HIGH_SUMS: usize = 6;
 
 /// Streaming, mergeable accumulator of power sums, split into jackknife groups.
+/// Reads a vector of sums in which null stands for an overflowed (+inf) sum.
+fn overflowed_sums<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<f64>, D::Error> {
+    let v: Vec<Option<f64>> = Deserialize::deserialize(d)?;
+    Ok(v.into_iter().map(|x| x.unwrap_or(f64::INFINITY)).collect())
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Accumulator {
     d: usize,
@@ -187,7 +193,9 @@ pub struct Accumulator {
     /// high_sums[(g * d + obs) * 6 + (p - 7)] = sum over group g of y_obs^p, p = 7..=12.
     /// Empty in accumulators written before the diagnostic existed (then every estimate is
     /// reported as not assessable).
-    #[serde(default)]
+    /// Diagnostics only: these may overflow (values above ~1e25), which JSON writes as null;
+    /// null reads back as +inf (the reliability flag is then false, the estimates unchanged).
+    #[serde(default, deserialize_with = "overflowed_sums")]
     high_sums: Vec<f64>,
 }
 
@@ -244,6 +252,52 @@ impl Accumulator {
             pair_sums: vec![0.0; groups * np * PAIR_SUMS],
             high_sums: vec![0.0; groups * d * HIGH_SUMS],
         })
+    }
+
+    /// Checks the internal consistency of an accumulator read back from a file: the shape
+    /// invariants of [`Accumulator::try_new`], every vector's length against `d`, `groups` and
+    /// the pairs (`high_sums` may be empty), and finite sums. Any accumulator that passes can be
+    /// merged and estimated from without panicking.
+    pub fn validate(&self) -> Result<(), StatsError> {
+        let bad = |m: String| Err(StatsError::InvalidArgument(m));
+        if self.shifts.len() != self.d {
+            return bad(format!("{} shifts for {} observables", self.shifts.len(), self.d));
+        }
+        if self.shifts.iter().any(|s| !s.is_finite()) {
+            return bad("a shift is not finite".into());
+        }
+        if self.groups == 0 {
+            return bad("zero jackknife groups".into());
+        }
+        if let Some(p) = self.pairs.iter().find(|&&(i, j)| !(i < j && j < self.d)) {
+            return bad(format!("pair {p:?} is not (i, j) with i < j < {}", self.d));
+        }
+        let want = |n: usize, k: usize| self.groups.checked_mul(n).and_then(|v| v.checked_mul(k));
+        if self.counts.len() != self.groups {
+            return bad(format!("{} counts for {} groups", self.counts.len(), self.groups));
+        }
+        if Some(self.obs_sums.len()) != want(self.d, OBS_SUMS) {
+            return bad(format!("{} power sums, expected groups*d*6", self.obs_sums.len()));
+        }
+        if Some(self.pair_sums.len()) != want(self.pairs.len(), PAIR_SUMS) {
+            return bad(format!("{} pair sums, expected groups*pairs*4", self.pair_sums.len()));
+        }
+        if !self.high_sums.is_empty() && Some(self.high_sums.len()) != want(self.d, HIGH_SUMS) {
+            return bad(format!("{} high sums, expected groups*d*6", self.high_sums.len()));
+        }
+        if self.counts.iter().try_fold(0u64, |a, &c| a.checked_add(c)).is_none() {
+            return bad("the group counts overflow".into());
+        }
+        // A group without networks has no sums.
+        let (d, np) = (self.d, self.pairs.len());
+        for (g, _) in self.counts.iter().enumerate().filter(|(_, &c)| c == 0) {
+            let obs = &self.obs_sums[g * d * OBS_SUMS..(g + 1) * d * OBS_SUMS];
+            let pair = &self.pair_sums[g * np * PAIR_SUMS..(g + 1) * np * PAIR_SUMS];
+            if obs.iter().chain(pair).any(|&v| v != 0.0) {
+                return bad(format!("group {g} has no networks but nonzero sums"));
+            }
+        }
+        Ok(())
     }
 
     /// Adds one network's values (`values.len() == d`, all finite) to group `index % G`.

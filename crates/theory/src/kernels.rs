@@ -196,7 +196,7 @@ impl Kernels {
     }
 }
 
-/// The infinite-width NNGP and NTK recursions (DESIGN §2 conventions).
+/// The infinite-width NNGP and NTK recursions (conventions: docs/theory.md).
 ///
 /// K^1 = C_b + C_W x·x'/n0;  K^l = C_b + C_W E[σ(u)σ(u')], (u,u') ~ N(0, K^{l−1})  (Lee et al. 2018);
 /// residual layers (l = 2..=L when `spec.residual` is set): K^l = K^{l−1} + α² (C_b + C_W E[σσ]).
@@ -275,6 +275,50 @@ pub fn infinite_width(spec: &NetworkSpec, xs: &[Vec<f64>]) -> Kernels {
         ntk.push(tn);
     }
     Kernels { nngp, ntk }
+}
+
+/// Why a network's kernels cannot be believed in f64 ([`Kernels::trouble`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KernelTrouble {
+    /// A kernel entry of layer `layer` (1-based; L + 1 is the readout) overflowed to ±inf or NaN.
+    NotFinite { layer: usize },
+    /// A readout kernel's diagonal is 0 or subnormal although the first layer's is not: the
+    /// outputs' scale C_W^L underflows f64 at this depth.
+    Underflow,
+}
+
+impl std::fmt::Display for KernelTrouble {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KernelTrouble::NotFinite { layer } => write!(
+                f,
+                "the infinite-width kernels overflow f64 (not finite from layer {layer} on): scale C_W down or reduce L"
+            ),
+            KernelTrouble::Underflow => write!(
+                f,
+                "outputs underflow to 0 at this depth (the infinite-width readout kernel is below the smallest normal f64): scale C_W or reduce L"
+            ),
+        }
+    }
+}
+
+impl Kernels {
+    /// `None` when every entry is finite and the readout's variances did not underflow.
+    pub fn trouble(&self) -> Option<KernelTrouble> {
+        for (l, (kk, tt)) in self.nngp.iter().zip(&self.ntk).enumerate() {
+            if kk.iter().chain(tt).flatten().any(|v| !v.is_finite()) {
+                return Some(KernelTrouble::NotFinite { layer: l + 1 });
+            }
+        }
+        let diag = |m: &Vec<Vec<f64>>| (0..m.len()).map(|a| m[a][a]).collect::<Vec<f64>>();
+        let first = diag(&self.nngp[0]);
+        let (kr, tr) = (diag(self.readout_nngp()), diag(self.readout_ntk()));
+        let underflows = first
+            .iter()
+            .zip(kr.iter().zip(&tr))
+            .any(|(&k1, (&k, &t))| k1 >= f64::MIN_POSITIVE && (k < f64::MIN_POSITIVE || t < f64::MIN_POSITIVE));
+        underflows.then_some(KernelTrouble::Underflow)
+    }
 }
 
 pub(crate) fn dot(a: &[f64], b: &[f64]) -> f64 {

@@ -83,7 +83,7 @@ pub fn cached_kernels(spec: &NetworkSpec, xs: &[Vec<f64>]) -> std::sync::Arc<Ker
     k
 }
 
-/// A parsed DESIGN §5 observable name.
+/// A parsed observable name (README, "Observables").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Observable {
     Output(usize),
@@ -127,7 +127,7 @@ pub const STATISTICS: [&str; 7] = [
 ];
 
 /// True when the exact scale-invariant product law applies: Gaussian weights, zero biases, no
-/// residual branches, a piecewise-linear activation (DESIGN §2 conventions).
+/// residual branches, a piecewise-linear activation (conventions: docs/theory.md).
 pub fn scale_invariant_exact(spec: &NetworkSpec) -> bool {
     spec.weights == WeightLaw::Gaussian
         && spec.cb == 0.0
@@ -223,7 +223,7 @@ pub fn ntk_second_moment_ratio(spec: &NetworkSpec) -> Option<Prediction> {
 
 /// The prediction for one statistic of one observable, if theory has one.
 ///
-/// `observable` is a DESIGN §5 name ("output[0]", "ntk[0,1]", "sqnorm[3,1]", "jacobian_norm[0]"),
+/// `observable` is an observable name ("output[0]", "ntk[0,1]", "sqnorm[3,1]", "jacobian_norm[0]"),
 /// `statistic` one of [`STATISTICS`]. Returns None for unknown names, out-of-range indices,
 /// inputs of the wrong length, or when no theory applies. See docs/theory.md §4 for the table
 /// of what is predicted with which [`Kind`].
