@@ -52,9 +52,25 @@ pub fn run(args: &RunFileArgs) -> Result<()> {
     let file = args.file.display().to_string();
     let text =
         std::fs::read_to_string(&args.file).with_context(|| format!("cannot read {file}"))?;
-    let doc: toml::Table = text
-        .parse()
-        .with_context(|| format!("{file}: not valid TOML"))?;
+    let doc: toml::Table = match text.parse() {
+        Ok(d) => d,
+        Err(e) => {
+            // toml's Display draws the offending line with a caret over several lines; errors
+            // are one line, so give the message and its position.
+            let e: toml::de::Error = e;
+            let at = e.span().map(|sp| {
+                let before = &text[..sp.start.min(text.len())];
+                let line = before.matches('\n').count() + 1;
+                let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+                format!(" at line {line}, column {col}")
+            });
+            bail!(
+                "{file}: not valid TOML{}: {}",
+                at.unwrap_or_default(),
+                e.message().trim().replace('\n', " ")
+            )
+        }
+    };
     let base = args.file.parent().unwrap_or(Path::new("."));
     for (k, v) in &doc {
         match k.as_str() {

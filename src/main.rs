@@ -68,7 +68,16 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            let chain: Vec<String> = e.chain().map(|c| c.to_string()).collect();
+            // One line, whatever a library's message looks like (some draw multi-line excerpts).
+            let chain: Vec<String> = e
+                .chain()
+                .map(|c| {
+                    let text = c.to_string();
+                    let parts: Vec<&str> =
+                        text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+                    parts.join(" ")
+                })
+                .collect();
             eprintln!("error: {}", chain.join(": "));
             ExitCode::FAILURE
         }

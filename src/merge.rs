@@ -209,7 +209,7 @@ fn merge_parts(mut parts: Vec<(Part, String)>) -> Result<crate::output::Report> 
 }
 
 enum Doc {
-    Sample(ReportIn),
+    Sample(Box<ReportIn>),
     Sweep(SweepIn),
 }
 
@@ -228,9 +228,9 @@ fn read_doc(path: &std::path::Path) -> Result<Doc> {
     Ok(if is_sweep {
         Doc::Sweep(serde_json::from_value(v).with_context(|| format!("{file}: not a sweep result"))?)
     } else {
-        Doc::Sample(
+        Doc::Sample(Box::new(
             serde_json::from_value(v).with_context(|| format!("{file}: not a sample result"))?,
-        )
+        ))
     })
 }
 
@@ -243,7 +243,7 @@ pub fn run(args: &MergeArgs) -> Result<()> {
         let inputs: Vec<crate::paths::Input> = args
             .files
             .iter()
-            .map(|f| crate::paths::Input::new("a merged file", f))
+            .map(|f| crate::paths::Input::new("the merged file", f))
             .collect();
         crate::paths::check(&[crate::paths::Output::new("--output", out)], &inputs)?;
     }
@@ -319,7 +319,7 @@ pub fn run(args: &MergeArgs) -> Result<()> {
     let parts = samples
         .into_iter()
         .map(|(d, f)| match d {
-            Doc::Sample(r) => Ok((part(r, &f)?, f)),
+            Doc::Sample(r) => Ok((part(*r, &f)?, f)),
             Doc::Sweep(_) => unreachable!(),
         })
         .collect::<Result<Vec<_>>>()?;

@@ -366,12 +366,22 @@ pub struct TempFile {
 impl TempFile {
     /// Creates a fresh temporary file beside `target` (`.randnet-<pid>-<counter>.tmp`).
     pub fn create(target: &Path) -> std::io::Result<(TempFile, std::fs::File)> {
-        let path = temp_path(target);
-        let f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)?;
-        Ok((TempFile { path, done: false }, f))
+        // A stale file of a crashed run with the same pid is skipped, never truncated.
+        let mut tries = 0;
+        loop {
+            let path = temp_path(target);
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)
+            {
+                Ok(f) => return Ok((TempFile { path, done: false }, f)),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && tries < 100 => {
+                    tries += 1
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     /// Renames the temporary file onto `target`.

@@ -160,7 +160,7 @@ pub fn check(outputs: &[Output], inputs: &[Input]) -> Result<()> {
         for inp in inputs {
             if outs[i].same(&identity(&inp.path)) {
                 bail!(
-                    "{} {} is the input {} {}; refusing to overwrite an input",
+                    "{} {} is the same file as {} {}; refusing to overwrite an input",
                     o.flag,
                     o.path.display(),
                     inp.flag,

@@ -276,6 +276,13 @@ fn save_checkpoint(path: &Path, cp: &Checkpoint) -> Result<()> {
     write_atomic(path, &serde_json::to_vec(cp)?)
 }
 
+/// A flag value as written on the command line (`matrix-free`).
+fn value_name(v: &impl clap::ValueEnum) -> String {
+    v.to_possible_value()
+        .map(|p| p.get_name().to_string())
+        .unwrap_or_default()
+}
+
 /// Everything a sweep decides before it draws a network.
 struct Plan {
     pts: Vec<Point>,
@@ -330,8 +337,8 @@ fn plan(args: &SweepArgs) -> Result<Plan> {
             total: run.networks,
         },
         points: pts.clone(),
-        method: format!("{:?}", run.method).to_lowercase(),
-        backend: format!("{:?}", run.backend).to_lowercase(),
+        method: value_name(&run.method),
+        backend: value_name(&run.backend),
     };
     let cp_path = checkpoint_path(args, &key);
     // Every file the sweep writes, checked before any work (src/paths.rs).

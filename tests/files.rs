@@ -76,7 +76,7 @@ fn checkpoints(dir: &Path) -> Vec<PathBuf> {
     std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| p.to_string_lossy().ends_with(".randnet-checkpoint"))
+        .filter(|p| p.file_name().unwrap().to_string_lossy().contains("checkpoint"))
         .collect()
 }
 
