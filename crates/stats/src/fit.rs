@@ -19,7 +19,7 @@
 //! which an error propagated as if the points were independent does not
 //! ([`independent_stderr`]; the tests in crates/stats/tests/fit.rs show the difference).
 
-use crate::{joint_k22, Accumulator, PAIR_SUMS};
+use crate::{joint_k22, Accumulator};
 
 /// The coefficients `(c, d)` with `a = Σ c_p y_p` and `b = Σ d_p y_p` of the weighted
 /// least-squares fit `y = a + b / n` (module documentation). None unless the three slices have
@@ -168,21 +168,7 @@ impl Accumulator {
             "pair {pair} out of range ({} pairs)",
             self.pairs.len()
         );
-        let (a, b) = self.pairs[pair];
-        let (dim, np) = (self.d, self.pairs.len());
-        // Layout (as joint_kappa4): [n, Sa1, Sa2, Sb1, Sb2, S11, S21, S12, S22]
-        let fill = |g: usize, v: &mut [f64]| {
-            v[0] = self.counts[g] as f64;
-            let oa = (g * dim + a) * crate::OBS_SUMS;
-            let ob = (g * dim + b) * crate::OBS_SUMS;
-            v[1] = self.obs_sums[oa];
-            v[2] = self.obs_sums[oa + 1];
-            v[3] = self.obs_sums[ob];
-            v[4] = self.obs_sums[ob + 1];
-            let off = (g * np + pair) * PAIR_SUMS;
-            v[5..9].copy_from_slice(&self.pair_sums[off..off + PAIR_SUMS]);
-        };
-        self.jackknife_replicates(9, fill, joint_k22)
+        self.jackknife_replicates(9, |g, v| self.fill_pair(pair, g, v), joint_k22)
     }
 }
 

@@ -602,21 +602,22 @@ impl Accumulator {
             "pair {pair} out of range ({} pairs)",
             self.pairs.len()
         );
+        self.jackknife(9, |g, v| self.fill_pair(pair, g, v), joint_k22)
+    }
+
+    /// `v = [n, Sa1, Sa2, Sb1, Sb2, S11, S21, S12, S22]` of group `g` for `pairs()[pair]`.
+    fn fill_pair(&self, pair: usize, g: usize, v: &mut [f64]) {
         let (a, b) = self.pairs[pair];
         let (d, np) = (self.d, self.pairs.len());
-        // Layout: [n, Sa1, Sa2, Sb1, Sb2, S11, S21, S12, S22]
-        let fill = |g: usize, v: &mut [f64]| {
-            v[0] = self.counts[g] as f64;
-            let oa = (g * d + a) * OBS_SUMS;
-            let ob = (g * d + b) * OBS_SUMS;
-            v[1] = self.obs_sums[oa];
-            v[2] = self.obs_sums[oa + 1];
-            v[3] = self.obs_sums[ob];
-            v[4] = self.obs_sums[ob + 1];
-            let off = (g * np + pair) * PAIR_SUMS;
-            v[5..9].copy_from_slice(&self.pair_sums[off..off + PAIR_SUMS]);
-        };
-        self.jackknife(9, fill, joint_k22)
+        v[0] = self.counts[g] as f64;
+        let oa = (g * d + a) * OBS_SUMS;
+        let ob = (g * d + b) * OBS_SUMS;
+        v[1] = self.obs_sums[oa];
+        v[2] = self.obs_sums[oa + 1];
+        v[3] = self.obs_sums[ob];
+        v[4] = self.obs_sums[ob + 1];
+        let off = (g * np + pair) * PAIR_SUMS;
+        v[5..9].copy_from_slice(&self.pair_sums[off..off + PAIR_SUMS]);
     }
 
     /// Sum over groups (in group order) of the vectors produced by `fill`.

@@ -135,7 +135,8 @@ pub fn scale_invariant_exact(spec: &NetworkSpec) -> bool {
         && spec.activation.is_piecewise_linear()
 }
 
-fn si_net(spec: &NetworkSpec) -> exact::ScaleInvariantNet {
+/// The scale-invariant product law's parameters of `spec` (see [`scale_invariant_exact`]).
+pub(crate) fn si_net(spec: &NetworkSpec) -> exact::ScaleInvariantNet {
     exact::ScaleInvariantNet {
         cw: spec.cw,
         widths: spec.layer_widths(),

@@ -45,7 +45,7 @@
 //! [`crate::exact::product_central_moments`]), and scaled back by sd^r at the end.
 
 use crate::exact::{self, CentralLaw, SAMPLING_ORDER};
-use crate::{kernels, scale_invariant_exact, Observable};
+use crate::{kernels, scale_invariant_exact, si_net, Observable};
 use randnet_spec::{Activation, NetworkSpec, WeightLaw};
 
 const N: usize = SAMPLING_ORDER + 1;
@@ -469,15 +469,3 @@ pub fn estimator_law(
     EstimatorLaw::from_law(&law)
 }
 
-/// The scale-invariant product law's parameters (as `predict` builds them).
-fn si_net(spec: &NetworkSpec) -> exact::ScaleInvariantNet {
-    exact::ScaleInvariantNet {
-        cw: spec.cw,
-        widths: spec.layer_widths(),
-        slopes: spec
-            .hidden
-            .iter()
-            .map(|&n| spec.activation.slopes(n).expect("piecewise linear"))
-            .collect(),
-    }
-}
