@@ -50,6 +50,11 @@ const BATCH_FORMAT: i64 = 1;
 
 pub fn run(args: &RunFileArgs) -> Result<()> {
     let file = args.file.display().to_string();
+    // Only regular files: a FIFO nobody writes would block the read where Ctrl-C cannot reach.
+    let meta = std::fs::metadata(&args.file).with_context(|| format!("cannot read {file}"))?;
+    if !meta.is_file() {
+        bail!("cannot read {file}: not a regular file (a FIFO, device or directory)");
+    }
     let text =
         std::fs::read_to_string(&args.file).with_context(|| format!("cannot read {file}"))?;
     let doc: toml::Table = match text.parse() {

@@ -227,6 +227,13 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         "all" => vec!["A", "B", "C"],
         c => vec![c],
     };
+    // Refuse a bad config or peer count before any timed work (not after seconds of timing).
+    for name in &configs {
+        config(name)?;
+    }
+    if args.peer_networks == 0 {
+        bail!("--peer-networks 0: each peer must draw at least 1 network");
+    }
     let budget = Duration::from_secs_f64(args.seconds);
     let mut rows = Vec::new();
     let threads = rayon::current_num_threads();

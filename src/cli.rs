@@ -146,7 +146,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "I/N")]
     pub shard: Option<String>,
     /// Networks per batch (does not change any estimate; default: sized to the network).
-    #[arg(long, allow_negative_numbers = true, value_parser = clap::value_parser!(usize))]
+    #[arg(long, allow_negative_numbers = true, value_parser = positive_batch)]
     pub batch: Option<usize>,
 }
 
@@ -217,6 +217,14 @@ impl SpecArgs {
             residual,
             weights,
         )?)
+    }
+}
+
+/// A number of networks per batch >= 1 (`--batch 0` would draw nothing per batch).
+pub fn positive_batch(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(v) if v >= 1 => Ok(v),
+        _ => Err(format!("expected a whole number of networks >= 1, got '{text}'")),
     }
 }
 

@@ -55,7 +55,14 @@ fn main() -> ExitCode {
         eprintln!("error: {e}");
         return ExitCode::FAILURE;
     }
-    sample::install_interrupt_handler();
+    // Only commands with a run loop that saves finished work catch the signals; the others
+    // (theory, verify, bench, merge) keep the default: a signal ends them.
+    if matches!(
+        cli.command,
+        cli::Command::Sample(_) | cli::Command::Sweep(_) | cli::Command::Run(_)
+    ) {
+        sample::install_interrupt_handler();
+    }
     let result = match &cli.command {
         cli::Command::Sample(args) => sample::run(args),
         cli::Command::Bench(args) => bench::run(args),

@@ -215,6 +215,11 @@ enum Doc {
 
 fn read_doc(path: &std::path::Path) -> Result<Doc> {
     let file = path.display();
+    // Only regular files: a FIFO nobody writes would block the read where Ctrl-C cannot reach.
+    let meta = std::fs::metadata(path).with_context(|| format!("cannot read {file}"))?;
+    if !meta.is_file() {
+        bail!("cannot read {file}: not a regular file (a FIFO, device or directory)");
+    }
     let text = std::fs::read(path).with_context(|| format!("cannot read {file}"))?;
     let v: Value = serde_json::from_slice(&text).with_context(|| format!("{file}: not JSON"))?;
     match v.get("format").and_then(Value::as_u64) {

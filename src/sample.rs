@@ -425,7 +425,13 @@ pub static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 pub fn install_interrupt_handler() {
     // The "termination" feature makes SIGTERM (scancel, timeout, kill) and SIGHUP take the same path
     // as Ctrl-C: finished work is written before the process exits.
-    let _ = ctrlc::set_handler(|| INTERRUPTED.store(true, Ordering::SeqCst));
+    // A second signal stops at once: a process busy outside a run loop (or a user who does not
+    // want to wait for the save) must never be unkillable by `timeout`, scancel or Ctrl-C.
+    let _ = ctrlc::set_handler(|| {
+        if INTERRUPTED.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+    });
 }
 
 /// A partially drawn range of networks: the exact state to continue from (checkpoints hold it).
