@@ -158,6 +158,33 @@ fn slurm_cpus_per_task_is_respected() {
     let a = json(&randnet_env(&args, &[("SLURM_CPUS_PER_TASK", "3")]));
     let b = json(&randnet_env(&args, &[("RAYON_NUM_THREADS", "1")]));
     assert_eq!(a["observables"], b["observables"]);
+    // The pool really has SLURM_CPUS_PER_TASK workers: a task with 3 CPUs runs 2 threads more
+    // than one with 1 (whatever this machine's core count; before, both used every core).
+    let t1 = running_threads(&[("SLURM_CPUS_PER_TASK", "1")]);
+    let t3 = running_threads(&[("SLURM_CPUS_PER_TASK", "3")]);
+    assert_eq!(t3, t1 + 2, "threads with 1 CPU: {t1}, with 3: {t3}");
+}
+
+/// Threads of a long `sample` run under `env`, read from /proc once the pool is busy.
+fn running_threads(env: &[(&str, &str)]) -> usize {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_randnet"));
+    c.args(["sample", "--width", "64", "--depth", "8", "--networks", "1000000000", "--backend", "cpu"])
+        .env_remove("RAYON_NUM_THREADS")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let mut child = c.spawn().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Threads:"))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("Threads in /proc status")
 }
 
 #[test]
