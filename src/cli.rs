@@ -38,7 +38,7 @@ pub enum Command {
     Verify(VerifyArgs),
 }
 
-/// The network: architecture and initialization (DESIGN §2).
+/// The network: architecture and initialization (conventions: docs/theory.md).
 #[derive(Debug, Clone, Args)]
 pub struct SpecArgs {
     /// Input dimension n0 (default 16; taken from the file with --input-file).

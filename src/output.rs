@@ -1,4 +1,4 @@
-//! Output formats (DESIGN §6): a table for people, JSON with stable keys, tidy CSV; and atomic
+//! Output formats (README, docs/statistics.md): a table for people, JSON with stable keys, tidy CSV; and atomic
 //! file writes (temporary file in the same directory, then rename), so a failed or interrupted
 //! run never leaves a half-written file.
 

@@ -592,7 +592,7 @@ pub fn table(result: &SweepResult) -> String {
     out
 }
 
-/// Tidy rows (DESIGN §6): one per width, depth, observable and statistic.
+/// Tidy rows: one per width, depth, observable and statistic.
 pub fn tidy_csv(result: &SweepResult) -> String {
     // With extrapolations, three columns at the end (empty on the points' rows).
     let slope_cells = if result.extrapolations.is_some() {
