@@ -224,7 +224,9 @@ impl SpecArgs {
 pub fn positive_batch(text: &str) -> Result<usize, String> {
     match text.trim().parse::<usize>() {
         Ok(v) if v >= 1 => Ok(v),
-        _ => Err(format!("expected a whole number of networks >= 1, got '{text}'")),
+        _ => Err(format!(
+            "expected a whole number of networks >= 1, got '{text}'"
+        )),
     }
 }
 
@@ -232,7 +234,9 @@ pub fn positive_batch(text: &str) -> Result<usize, String> {
 pub fn positive_seconds(text: &str) -> Result<f64, String> {
     match text.trim().parse::<f64>() {
         Ok(v) if v.is_finite() && v > 0.0 && v < 1e9 => Ok(v),
-        _ => Err(format!("expected a finite number of seconds > 0, got '{text}'")),
+        _ => Err(format!(
+            "expected a finite number of seconds > 0, got '{text}'"
+        )),
     }
 }
 
@@ -240,7 +244,9 @@ pub fn positive_seconds(text: &str) -> Result<f64, String> {
 pub fn nonnegative_seconds(text: &str) -> Result<f64, String> {
     match text.trim().parse::<f64>() {
         Ok(v) if v.is_finite() && v >= 0.0 && v < 1e9 => Ok(v),
-        _ => Err(format!("expected a finite number of seconds >= 0, got '{text}'")),
+        _ => Err(format!(
+            "expected a finite number of seconds >= 0, got '{text}'"
+        )),
     }
 }
 

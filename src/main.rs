@@ -80,8 +80,11 @@ fn main() -> ExitCode {
                 .chain()
                 .map(|c| {
                     let text = c.to_string();
-                    let parts: Vec<&str> =
-                        text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+                    let parts: Vec<&str> = text
+                        .lines()
+                        .map(str::trim)
+                        .filter(|l| !l.is_empty())
+                        .collect();
                     parts.join(" ")
                 })
                 .collect();

@@ -231,7 +231,9 @@ fn read_doc(path: &std::path::Path) -> Result<Doc> {
     }
     let is_sweep = v.get("kind").and_then(Value::as_str) == Some("sweep");
     Ok(if is_sweep {
-        Doc::Sweep(serde_json::from_value(v).with_context(|| format!("{file}: not a sweep result"))?)
+        Doc::Sweep(
+            serde_json::from_value(v).with_context(|| format!("{file}: not a sweep result"))?,
+        )
     } else {
         Doc::Sample(Box::new(
             serde_json::from_value(v).with_context(|| format!("{file}: not a sample result"))?,
@@ -256,8 +258,9 @@ pub fn run(args: &MergeArgs) -> Result<()> {
     for f in &args.files {
         docs.push((read_doc(f)?, f.display().to_string()));
     }
-    let (sweeps, samples): (Vec<_>, Vec<_>) =
-        docs.into_iter().partition(|(d, _)| matches!(d, Doc::Sweep(_)));
+    let (sweeps, samples): (Vec<_>, Vec<_>) = docs
+        .into_iter()
+        .partition(|(d, _)| matches!(d, Doc::Sweep(_)));
     if !sweeps.is_empty() && !samples.is_empty() {
         bail!(
             "cannot merge sweep results ({}) with sample results ({})",

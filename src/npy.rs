@@ -6,10 +6,10 @@
 //! little-endian header length, a Python-literal header dict padded with spaces to a multiple of
 //! 64 bytes and ended by '\n', then the raw little-endian rows.
 
+use crate::output::TempFile;
 use anyhow::{Context, Result};
 use std::fs::File;
 use std::io::{BufWriter, Write};
-use crate::output::TempFile;
 use std::path::{Path, PathBuf};
 
 pub struct NpyWriter {
@@ -116,16 +116,21 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("s.npy");
         let (tmp, _) = TempFile::create(&target).unwrap();
-        let full = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
         // The header is buffered, so creation succeeds; the rows fill the buffer; finish fails.
-        let mut w =
-            NpyWriter::with_file(&target, tmp, full, &["a".to_string()], 10).unwrap();
+        let mut w = NpyWriter::with_file(&target, tmp, full, &["a".to_string()], 10).unwrap();
         w.write_rows(&[1.0; 10]).unwrap();
         assert!(w.finish().is_err());
         assert!(names(dir.path()).is_empty(), "{:?}", names(dir.path()));
         // A header larger than the buffer fails at once.
         let (tmp, _) = TempFile::create(&target).unwrap();
-        let full = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
         let many: Vec<String> = (0..2000).map(|i| format!("field{i}")).collect();
         assert!(NpyWriter::with_file(&target, tmp, full, &many, 10).is_err());
         assert!(names(dir.path()).is_empty(), "{:?}", names(dir.path()));

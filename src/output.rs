@@ -63,7 +63,10 @@ impl Entry {
             stderr: e.stderr,
             reliable: rel.reliable,
             why: rel.why,
-            effective_networks: rel.effective_networks.is_finite().then_some(rel.effective_networks),
+            effective_networks: rel
+                .effective_networks
+                .is_finite()
+                .then_some(rel.effective_networks),
             theory: None,
             theory_kind: None,
             z: None,
@@ -244,7 +247,14 @@ impl Report {
         let _ = writeln!(
             out,
             "{:<18} {:<17} {:>11} {:>10} {:>11} {:<15} {:<22} {}",
-            "observable", "statistic", "estimate", "stderr", "theory", "kind", "z / gap", "reliable"
+            "observable",
+            "statistic",
+            "estimate",
+            "stderr",
+            "theory",
+            "kind",
+            "z / gap",
+            "reliable"
         );
         let mut why: Vec<String> = Vec::new();
         for (obs, stat, e) in self.rows() {
@@ -280,7 +290,11 @@ impl Report {
                 let _ = writeln!(out, "{w}");
             }
             if why.len() > 8 {
-                let _ = writeln!(out, "  ... and {} more (see the JSON output's \"why\")", why.len() - 8);
+                let _ = writeln!(
+                    out,
+                    "  ... and {} more (see the JSON output's \"why\")",
+                    why.len() - 8
+                );
             }
         }
         for line in &self.footer {
@@ -448,7 +462,11 @@ mod tests {
             Err(std::io::Error::other("No space left on device"))
         });
         assert!(e.is_err());
-        assert!(leftovers(dir.path()).is_empty(), "{:?}", leftovers(dir.path()));
+        assert!(
+            leftovers(dir.path()).is_empty(),
+            "{:?}",
+            leftovers(dir.path())
+        );
         // The rename fails (the target is a non-empty directory).
         let sub = dir.path().join("sub");
         std::fs::create_dir(&sub).unwrap();

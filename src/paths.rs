@@ -108,7 +108,11 @@ pub fn check_output(out: &Output) -> Result<()> {
     let dir = parent_of(path);
     match std::fs::metadata(dir) {
         Ok(m) if m.is_dir() => {}
-        Ok(_) => bail!("{flag} {}: {} is not a directory", path.display(), dir.display()),
+        Ok(_) => bail!(
+            "{flag} {}: {} is not a directory",
+            path.display(),
+            dir.display()
+        ),
         Err(_) => bail!(
             "{flag} {}: the directory {} does not exist",
             path.display(),
@@ -234,7 +238,11 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.contains("--output") && e.contains("--input-file"), "{e}");
-        assert!(check(&[Output::new("--output", &dir.path().join("nope/a.json"))], &[]).is_err());
+        assert!(check(
+            &[Output::new("--output", &dir.path().join("nope/a.json"))],
+            &[]
+        )
+        .is_err());
         assert!(check(&[Output::new("--output", &f)], &[]).is_ok());
     }
 }

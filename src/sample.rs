@@ -310,7 +310,11 @@ pub fn check_resources(
     let d = observe.value_count(spec.depth(), k);
     // Per value: power sums of order 1..12 in every jackknife group, its name, its estimates;
     // per pair of outputs: 4 joint sums per group.
-    let pairs = if observe.output { kf * (kf - 1.0) / 2.0 } else { 0.0 };
+    let pairs = if observe.output {
+        kf * (kf - 1.0) / 2.0
+    } else {
+        0.0
+    };
     let values = d * (GROUPS as f64 * 12.0 * F + 256.0) + pairs * GROUPS as f64 * 4.0 * F;
     check_memory_for(
         values,
@@ -646,9 +650,15 @@ pub fn reported_statistics(name: &str) -> Vec<Statistic> {
         .and_then(|r| r.split_once(','))
         .is_some_and(|(a, b)| a.trim() == b.trim());
     let positive = diagonal_ntk
-        || ["sqnorm[", "jacobian_norm[", "length_distortion", "regions", "patterns"]
-            .iter()
-            .any(|p| name.starts_with(p));
+        || [
+            "sqnorm[",
+            "jacobian_norm[",
+            "length_distortion",
+            "regions",
+            "patterns",
+        ]
+        .iter()
+        .any(|p| name.starts_with(p));
     if positive {
         stats.push(Statistic::RelativeVariance);
     }

@@ -241,7 +241,10 @@ fn load_checkpoint(path: &Path, key: &Key) -> Result<Checkpoint> {
     }
     let range = key.shard.first..key.shard.end;
     let bad = |why: String| -> Result<Checkpoint> {
-        bail!("--resume: checkpoint {} is inconsistent: {why}", path.display())
+        bail!(
+            "--resume: checkpoint {} is inconsistent: {why}",
+            path.display()
+        )
     };
     if cp.progress.len() > key.points.len() || cp.engines.len() != cp.progress.len() {
         return bad(format!(
@@ -256,7 +259,10 @@ fn load_checkpoint(path: &Path, key: &Key) -> Result<Checkpoint> {
             return bad(format!("point {i}: {e}"));
         }
         if p.end != range.end || p.next < range.start || p.next > range.end {
-            return bad(format!("point {i}: networks {}..{} outside {range:?}", p.next, p.end));
+            return bad(format!(
+                "point {i}: networks {}..{} outside {range:?}",
+                p.next, p.end
+            ));
         }
         if p.acc.count().checked_add(p.diverged) != Some(p.next - range.start) {
             return bad(format!(
@@ -562,7 +568,10 @@ pub fn table(result: &SweepResult) -> String {
         out.push('\n');
     }
     if let Some(rows) = &result.extrapolations {
-        let _ = writeln!(out, "== width -> infinity: fits a + b/n at each depth or ratio");
+        let _ = writeln!(
+            out,
+            "== width -> infinity: fits a + b/n at each depth or ratio"
+        );
         let _ = writeln!(
             out,
             "{:<10} {:<18} {:<17} {:>11} {:>10} {:>11} {:>11} {:>10} {:>11}",

@@ -118,10 +118,16 @@ fn nonfinite_or_negative_seconds_are_refused() {
 fn huge_sizes_are_refused_before_allocation() {
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (vec!["sample", "--depth", "1000000000000"], "--depth"),
-        (vec!["sample", "--depth", "16000000", "--width", "100000"], "--width"),
+        (
+            vec!["sample", "--depth", "16000000", "--width", "100000"],
+            "--width",
+        ),
         (vec!["sample", "--inputs", "100000000000"], "--inputs"),
         (vec!["sample", "--inputs", "1000000"], "--inputs"),
-        (vec!["sample", "--input-dim", "100000000000000"], "--input-dim"),
+        (
+            vec!["sample", "--input-dim", "100000000000000"],
+            "--input-dim",
+        ),
         (vec!["sample", "--batch", "100000000000000"], "--batch"),
         (vec!["theory", "--inputs", "100000000000"], "--inputs"),
         (vec!["theory", "--depth", "1000000000000"], "--depth"),
@@ -129,7 +135,10 @@ fn huge_sizes_are_refused_before_allocation() {
             vec!["sweep", "--widths", "100000", "--ratios", "1e9"],
             "--ratios",
         ),
-        (vec!["sweep", "--widths", "8", "--depths", "100000000000"], "--depths"),
+        (
+            vec!["sweep", "--widths", "8", "--depths", "100000000000"],
+            "--depths",
+        ),
     ];
     for (args, needle) in cases {
         assert_clean_error(&args, needle);
@@ -140,7 +149,11 @@ fn huge_sizes_are_refused_before_allocation() {
 fn thread_counts_that_cannot_start_are_refused() {
     let owned = sample(&[]);
     let args = refs(&owned);
-    assert_clean_error_env(&args, &[("RAYON_NUM_THREADS", "100000")], "RAYON_NUM_THREADS");
+    assert_clean_error_env(
+        &args,
+        &[("RAYON_NUM_THREADS", "100000")],
+        "RAYON_NUM_THREADS",
+    );
     assert_clean_error_env(
         &args,
         &[("SLURM_CPUS_PER_TASK", "100000")],
@@ -168,10 +181,20 @@ fn slurm_cpus_per_task_is_respected() {
 /// Threads of a long `sample` run under `env`, read from /proc once the pool is busy.
 fn running_threads(env: &[(&str, &str)]) -> usize {
     let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_randnet"));
-    c.args(["sample", "--width", "64", "--depth", "8", "--networks", "1000000000", "--backend", "cpu"])
-        .env_remove("RAYON_NUM_THREADS")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null());
+    c.args([
+        "sample",
+        "--width",
+        "64",
+        "--depth",
+        "8",
+        "--networks",
+        "1000000000",
+        "--backend",
+        "cpu",
+    ])
+    .env_remove("RAYON_NUM_THREADS")
+    .stdout(std::process::Stdio::null())
+    .stderr(std::process::Stdio::null());
     for (k, v) in env {
         c.env(k, v);
     }
@@ -316,7 +339,10 @@ fn high_order_overflow_keeps_estimates_and_merges() {
         let v: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(v["diverged"], 0, "{text}");
         for stat in ["mean", "variance", "kappa4", "kappa6"] {
-            assert!(v["observables"]["output[0]"][stat]["estimate"].is_number(), "{stat}");
+            assert!(
+                v["observables"]["output[0]"][stat]["estimate"].is_number(),
+                "{stat}"
+            );
         }
         files.push(f.to_str().unwrap().to_string());
     }

@@ -472,7 +472,14 @@ fn overflowing_networks_are_counted_as_diverged() {
 #[test]
 fn readme_command_gives_honest_verdicts() {
     let args = [
-        "sample", "--width", "256", "--depth", "32", "--networks", "2000", "--observe",
+        "sample",
+        "--width",
+        "256",
+        "--depth",
+        "32",
+        "--networks",
+        "2000",
+        "--observe",
         "output,ntk",
     ];
     let mut j = args.to_vec();
@@ -511,7 +518,10 @@ fn readme_command_gives_honest_verdicts() {
     assert!(text.contains("z withheld"));
     let header = text.lines().find(|l| l.starts_with("observable")).unwrap();
     let kind_col = header.find("kind").unwrap();
-    for line in text.lines().filter(|l| l.starts_with("output[") || l.starts_with("ntk[")) {
+    for line in text
+        .lines()
+        .filter(|l| l.starts_with("output[") || l.starts_with("ntk["))
+    {
         // Columns stay aligned: the kind column starts at the same offset on every row.
         let kinds = ["exact", "infinite-width", "leading-order", "bound"];
         if kinds.iter().any(|k| line.contains(k)) {
@@ -528,8 +538,17 @@ fn readme_command_gives_honest_verdicts() {
 #[test]
 fn huge_values_keep_the_table_columns() {
     let out = randnet(&[
-        "sample", "--width", "8", "--depth", "64", "--networks", "2000", "--observe", "output",
-        "--inputs", "1",
+        "sample",
+        "--width",
+        "8",
+        "--depth",
+        "64",
+        "--networks",
+        "2000",
+        "--observe",
+        "output",
+        "--inputs",
+        "1",
     ]);
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
@@ -549,8 +568,16 @@ fn sigterm_writes_the_finished_networks() {
     let out = dir.path().join("cut.json");
     let mut child = Command::new(env!("CARGO_BIN_EXE_randnet"))
         .args([
-            "sample", "--width", "64", "--depth", "8", "--networks", "1000000000", "--format",
-            "json", "--output",
+            "sample",
+            "--width",
+            "64",
+            "--depth",
+            "8",
+            "--networks",
+            "1000000000",
+            "--format",
+            "json",
+            "--output",
         ])
         .arg(&out)
         .stderr(std::process::Stdio::piped())

@@ -18,17 +18,43 @@ fn s(v: &[&str]) -> Vec<String> {
 }
 
 const SAMPLE: &[&str] = &[
-    "sample", "--width", "8", "--depth", "2", "--networks", "200", "--backend", "cpu", "--format",
+    "sample",
+    "--width",
+    "8",
+    "--depth",
+    "2",
+    "--networks",
+    "200",
+    "--backend",
+    "cpu",
+    "--format",
     "json",
 ];
 const SWEEP: &[&str] = &[
-    "sweep", "--widths", "8", "--depths", "1,2", "--networks", "300", "--backend", "cpu",
-    "--method", "dense", "--format", "json", "--seed", "3",
+    "sweep",
+    "--widths",
+    "8",
+    "--depths",
+    "1,2",
+    "--networks",
+    "300",
+    "--backend",
+    "cpu",
+    "--method",
+    "dense",
+    "--format",
+    "json",
+    "--seed",
+    "3",
 ];
 
 /// Runs to completion, killing the command (and failing) after `secs` seconds.
 fn run_within(mut cmd: Command, secs: u64) -> Output {
-    let child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     let pid = child.id();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -37,7 +63,9 @@ fn run_within(mut cmd: Command, secs: u64) -> Output {
     match rx.recv_timeout(Duration::from_secs(secs)) {
         Ok(o) => o,
         Err(_) => {
-            let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
             let o = rx.recv().unwrap();
             panic!(
                 "still running after {secs} s (the check came after the work): {}",
@@ -76,7 +104,12 @@ fn checkpoints(dir: &Path) -> Vec<PathBuf> {
     std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| p.file_name().unwrap().to_string_lossy().contains("checkpoint"))
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .contains("checkpoint")
+        })
         .collect()
 }
 
@@ -129,9 +162,17 @@ fn output_into_missing_directory_fails_before_sampling() {
     let o = run_within(
         {
             let mut c = bin();
-            c.args(["sweep", "--widths", "8", "--depths", "1", "--networks", "1000000000000"])
-                .arg("--output")
-                .arg(&out);
+            c.args([
+                "sweep",
+                "--widths",
+                "8",
+                "--depths",
+                "1",
+                "--networks",
+                "1000000000000",
+            ])
+            .arg("--output")
+            .arg(&out);
             c
         },
         20,
@@ -145,10 +186,19 @@ fn a_255_byte_name_is_written_and_a_256_byte_name_refused_up_front() {
     let name = format!("{}.json", "a".repeat(250));
     assert_eq!(name.len(), 255);
     let out = dir.path().join(&name);
-    let o = bin().args(SAMPLE).arg("--output").arg(&out).output().unwrap();
+    let o = bin()
+        .args(SAMPLE)
+        .arg("--output")
+        .arg(&out)
+        .output()
+        .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(out.exists());
-    assert_eq!(listing(dir.path()).len(), 1, "a temporary file was left behind");
+    assert_eq!(
+        listing(dir.path()).len(),
+        1,
+        "a temporary file was left behind"
+    );
     let long = dir.path().join(format!("{}.json", "b".repeat(251)));
     let mut args = s(SAMPLE);
     args[6] = "1000000000000".into();
@@ -170,19 +220,41 @@ fn symlink_fifo_and_directory_targets_are_refused() {
     std::fs::write(&real, b"keep").unwrap();
     let link = dir.path().join("link.json");
     std::os::unix::fs::symlink(&real, &link).unwrap();
-    let o = bin().args(SAMPLE).arg("--output").arg(&link).output().unwrap();
+    let o = bin()
+        .args(SAMPLE)
+        .arg("--output")
+        .arg(&link)
+        .output()
+        .unwrap();
     assert_one_line_error(&o, &["--output", "symbolic link"]);
-    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
     assert_eq!(std::fs::read(&real).unwrap(), b"keep");
 
     let fifo = dir.path().join("fifo");
-    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
-    let o = bin().args(SAMPLE).arg("--output").arg(&fifo).output().unwrap();
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let o = bin()
+        .args(SAMPLE)
+        .arg("--output")
+        .arg(&fifo)
+        .output()
+        .unwrap();
     assert_one_line_error(&o, &["--output", "FIFO"]);
 
     let sub = dir.path().join("sub");
     std::fs::create_dir(&sub).unwrap();
-    let o = bin().args(SWEEP).arg("--output").arg(&sub).output().unwrap();
+    let o = bin()
+        .args(SWEEP)
+        .arg("--output")
+        .arg(&sub)
+        .output()
+        .unwrap();
     assert_one_line_error(&o, &["--output", "directory"]);
     assert!(sub.is_dir());
 }
@@ -263,8 +335,25 @@ fn output_equal_to_save_samples_is_refused() {
 fn shard(dir: &Path, name: &str, i: u32, n: u32, extra: &[&str]) -> PathBuf {
     let out = dir.join(name);
     let o = bin()
-        .args(["sample", "--width", "8", "--depth", "2", "--networks", "300", "--backend", "cpu"])
-        .args(["--format", "json", "--seed", "4", "--shard", &format!("{i}/{n}")])
+        .args([
+            "sample",
+            "--width",
+            "8",
+            "--depth",
+            "2",
+            "--networks",
+            "300",
+            "--backend",
+            "cpu",
+        ])
+        .args([
+            "--format",
+            "json",
+            "--seed",
+            "4",
+            "--shard",
+            &format!("{i}/{n}"),
+        ])
         .args(extra)
         .arg("--output")
         .arg(&out)
@@ -280,7 +369,14 @@ fn merge_output_equal_to_a_shard_is_refused() {
     let a = shard(dir.path(), "a.json", 0, 2, &[]);
     let b = shard(dir.path(), "b.json", 1, 2, &[]);
     let before = listing(dir.path());
-    let o = bin().arg("merge").arg(&a).arg(&b).arg("--output").arg(&b).output().unwrap();
+    let o = bin()
+        .arg("merge")
+        .arg(&a)
+        .arg(&b)
+        .arg("--output")
+        .arg(&b)
+        .output()
+        .unwrap();
     assert_one_line_error(&o, &["--output", "b.json"]);
     assert_eq!(listing(dir.path()), before);
 }
@@ -298,7 +394,11 @@ fn two_sweeps_without_output_keep_their_own_checkpoints() {
     other[i] = "4".into();
     let o = bin().args(&other).current_dir(dir.path()).output().unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    assert_eq!(std::fs::read(&cp).unwrap(), saved, "the first sweep's checkpoint was touched");
+    assert_eq!(
+        std::fs::read(&cp).unwrap(),
+        saved,
+        "the first sweep's checkpoint was touched"
+    );
     assert_eq!(checkpoints(dir.path()), vec![cp]);
 }
 
@@ -338,7 +438,9 @@ fn resume_with_another_method_or_backend_is_refused() {
     let o = run_within(
         {
             let mut c = bin();
-            c.args(&args).args(["--output", "r.json", "--resume"]).current_dir(dir.path());
+            c.args(&args)
+                .args(["--output", "r.json", "--resume"])
+                .current_dir(dir.path());
             c
         },
         30,
@@ -352,7 +454,13 @@ fn resume_without_a_checkpoint_starts_fresh() {
     let dir = tempfile::tempdir().unwrap();
     let a = dir.path().join("a.json");
     let b = dir.path().join("b.json");
-    let o = bin().args(SWEEP).arg("--output").arg(&a).arg("--resume").output().unwrap();
+    let o = bin()
+        .args(SWEEP)
+        .arg("--output")
+        .arg(&a)
+        .arg("--resume")
+        .output()
+        .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let o = bin().args(SWEEP).arg("--output").arg(&b).output().unwrap();
     assert!(o.status.success());
@@ -380,7 +488,9 @@ fn rerun_without_resume_keeps_the_checkpoint() {
     let o = run_within(
         {
             let mut c = bin();
-            c.args(&args).args(["--output", "r.json"]).current_dir(dir.path());
+            c.args(&args)
+                .args(["--output", "r.json"])
+                .current_dir(dir.path());
             c
         },
         30,
@@ -410,7 +520,13 @@ fn results_carry_format_2_and_merge_refuses_files_without_it() {
     let o = bin().arg("merge").arg(&a).arg(&b).output().unwrap();
     assert_one_line_error(&o, &["b.json", "older randnet"]);
     let sw = dir.path().join("sw.json");
-    assert!(bin().args(SWEEP).arg("--output").arg(&sw).status().unwrap().success());
+    assert!(bin()
+        .args(SWEEP)
+        .arg("--output")
+        .arg(&sw)
+        .status()
+        .unwrap()
+        .success());
     let v: Value = serde_json::from_slice(&std::fs::read(&sw).unwrap()).unwrap();
     assert_eq!(v["format"], 2);
     // An unknown field is refused too (typed reading).
@@ -429,14 +545,29 @@ fn merge_validates_accumulators_and_names_the_file() {
     let b = shard(dir.path(), "b.json", 1, 2, &[]);
     let saved = std::fs::read(&b).unwrap();
     let cases: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
-        ("counts", Box::new(|v| {
-            v["accumulator"]["counts"].as_array_mut().unwrap().pop();
-        })),
-        ("sums", Box::new(|v| {
-            v["accumulator"]["obs_sums"].as_array_mut().unwrap().truncate(3);
-        })),
-        ("groups", Box::new(|v| v["accumulator"]["groups"] = 0.into())),
-        ("pair", Box::new(|v| v["accumulator"]["pairs"] = serde_json::json!([[0, 99]]))),
+        (
+            "counts",
+            Box::new(|v| {
+                v["accumulator"]["counts"].as_array_mut().unwrap().pop();
+            }),
+        ),
+        (
+            "sums",
+            Box::new(|v| {
+                v["accumulator"]["obs_sums"]
+                    .as_array_mut()
+                    .unwrap()
+                    .truncate(3);
+            }),
+        ),
+        (
+            "groups",
+            Box::new(|v| v["accumulator"]["groups"] = 0.into()),
+        ),
+        (
+            "pair",
+            Box::new(|v| v["accumulator"]["pairs"] = serde_json::json!([[0, 99]])),
+        ),
         ("networks", Box::new(|v| v["diverged"] = 7.into())),
     ];
     for (what, f) in cases {
@@ -471,7 +602,14 @@ fn merged_incomplete_shards_report_their_range() {
     let o = bin().arg("merge").arg(&s0).arg(&s2).output().unwrap();
     assert_one_line_error(&o, &["100..200", "s0.json", "s2.json"]);
     let m12 = dir.path().join("m12.json");
-    let o = bin().arg("merge").arg(&s1).arg(&s2).arg("--output").arg(&m12).output().unwrap();
+    let o = bin()
+        .arg("merge")
+        .arg(&s1)
+        .arg(&s2)
+        .arg("--output")
+        .arg(&m12)
+        .output()
+        .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let v: Value = serde_json::from_slice(&std::fs::read(&m12).unwrap()).unwrap();
     assert_eq!(
@@ -480,7 +618,14 @@ fn merged_incomplete_shards_report_their_range() {
     );
     assert_eq!(v["networks"], 200);
     let all = dir.path().join("all.json");
-    let o = bin().arg("merge").arg(&s0).arg(&m12).arg("--output").arg(&all).output().unwrap();
+    let o = bin()
+        .arg("merge")
+        .arg(&s0)
+        .arg(&m12)
+        .arg("--output")
+        .arg(&all)
+        .output()
+        .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let v: Value = serde_json::from_slice(&std::fs::read(&all).unwrap()).unwrap();
     assert_eq!(
@@ -549,7 +694,10 @@ fn batch_refuses_malformed_args() {
 #[test]
 fn batch_refuses_unknown_keys() {
     let dir = tempfile::tempdir().unwrap();
-    let o = batch(dir.path(), &format!("{JOB1}[[job]]\ncommand = \"sample\"\narg = 1\n"));
+    let o = batch(
+        dir.path(),
+        &format!("{JOB1}[[job]]\ncommand = \"sample\"\narg = 1\n"),
+    );
     assert_one_line_error(&o, &["arg"]);
     let o = batch(dir.path(), &format!("jobs = 1\n{JOB1}"));
     assert_one_line_error(&o, &["jobs"]);
@@ -604,5 +752,8 @@ fn sweep_table_is_a_table() {
     assert!(!out.starts_with("width,depth,"), "CSV: {out}");
     assert!(out.contains("== width 8, depth 1"), "{out}");
     assert!(out.contains("== width 8, depth 2"), "{out}");
-    assert!(out.contains("observable") && out.contains("estimate"), "{out}");
+    assert!(
+        out.contains("observable") && out.contains("estimate"),
+        "{out}"
+    );
 }

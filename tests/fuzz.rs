@@ -50,7 +50,8 @@ fn check(dir: &Path, args: &[String], out: &Output, inputs: &[&str], outputs: &[
     }
     for entry in std::fs::read_dir(dir).unwrap() {
         let name = entry.unwrap().file_name().into_string().unwrap();
-        let ok = inputs.contains(&name.as_str()) || (code == Some(0) && outputs.contains(&name.as_str()));
+        let ok = inputs.contains(&name.as_str())
+            || (code == Some(0) && outputs.contains(&name.as_str()));
         assert!(ok, "randnet {args:?} (exit {code:?}) left {name:?} behind");
     }
 }
@@ -85,9 +86,27 @@ fn value() -> impl Strategy<Value = String> {
 }
 
 const FLAGS: &[&str] = &[
-    "--input-dim", "--width", "--depth", "--widths", "--output-dim", "--activation", "--cw",
-    "--cb", "--parameterization", "--residual", "--weights", "--inputs", "--angle", "--seed",
-    "--backend", "--method", "--format", "--shard", "--batch", "--observe", "--curve",
+    "--input-dim",
+    "--width",
+    "--depth",
+    "--widths",
+    "--output-dim",
+    "--activation",
+    "--cw",
+    "--cb",
+    "--parameterization",
+    "--residual",
+    "--weights",
+    "--inputs",
+    "--angle",
+    "--seed",
+    "--backend",
+    "--method",
+    "--format",
+    "--shard",
+    "--batch",
+    "--observe",
+    "--curve",
 ];
 
 proptest! {
@@ -143,9 +162,34 @@ proptest! {
 #[test]
 fn mutated_shards_are_validated() {
     let dir = tempfile::tempdir().unwrap();
-    let base: Vec<String> = ["sample", "--networks", "40", "--width", "4", "--depth", "2", "--inputs", "2", "--backend", "cpu", "--format", "json", "--shard", "0/2", "--output", "s0.json"].iter().map(|s| s.to_string()).collect();
+    let base: Vec<String> = [
+        "sample",
+        "--networks",
+        "40",
+        "--width",
+        "4",
+        "--depth",
+        "2",
+        "--inputs",
+        "2",
+        "--backend",
+        "cpu",
+        "--format",
+        "json",
+        "--shard",
+        "0/2",
+        "--output",
+        "s0.json",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
     let out = run_in(dir.path(), &base);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = std::fs::read_to_string(dir.path().join("s0.json")).unwrap();
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
     let mut paths = Vec::new();
@@ -170,9 +214,18 @@ fn mutated_shards_are_validated() {
         let mut m = v.clone();
         set_path(&mut m, p, h.clone());
         std::fs::write(dir.path().join("bad.json"), serde_json::to_vec(&m).unwrap()).unwrap();
-        let args: Vec<String> = ["merge", "s0.json", "bad.json", "--output", "m.json"].iter().map(|s| s.to_string()).collect();
+        let args: Vec<String> = ["merge", "s0.json", "bad.json", "--output", "m.json"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         let out = run_in(dir.path(), &args);
-        check(dir.path(), &args, &out, &["s0.json", "bad.json"], &["m.json"]);
+        check(
+            dir.path(),
+            &args,
+            &out,
+            &["s0.json", "bad.json"],
+            &["m.json"],
+        );
         let _ = std::fs::remove_file(dir.path().join("m.json"));
         cases += 1;
         if cases > 150 {

@@ -686,10 +686,19 @@ mod tests {
             WeightLaw::Gaussian,
         )
         .unwrap();
-        for list in ["output", "output,ntk", "ntk,sqnorm,jacobian", "output,regions,patterns"] {
+        for list in [
+            "output",
+            "output,ntk",
+            "ntk,sqnorm,jacobian",
+            "output,regions,patterns",
+        ] {
             let o = Observe::parse_list(list).unwrap();
             for k in [1, 2, 5] {
-                assert_eq!(o.value_count(4, k), o.names(&spec, k).len() as f64, "{list} K={k}");
+                assert_eq!(
+                    o.value_count(4, k),
+                    o.names(&spec, k).len() as f64,
+                    "{list} K={k}"
+                );
             }
         }
     }

@@ -261,7 +261,11 @@ impl Accumulator {
     pub fn validate(&self) -> Result<(), StatsError> {
         let bad = |m: String| Err(StatsError::InvalidArgument(m));
         if self.shifts.len() != self.d {
-            return bad(format!("{} shifts for {} observables", self.shifts.len(), self.d));
+            return bad(format!(
+                "{} shifts for {} observables",
+                self.shifts.len(),
+                self.d
+            ));
         }
         if self.shifts.iter().any(|s| !s.is_finite()) {
             return bad("a shift is not finite".into());
@@ -274,18 +278,36 @@ impl Accumulator {
         }
         let want = |n: usize, k: usize| self.groups.checked_mul(n).and_then(|v| v.checked_mul(k));
         if self.counts.len() != self.groups {
-            return bad(format!("{} counts for {} groups", self.counts.len(), self.groups));
+            return bad(format!(
+                "{} counts for {} groups",
+                self.counts.len(),
+                self.groups
+            ));
         }
         if Some(self.obs_sums.len()) != want(self.d, OBS_SUMS) {
-            return bad(format!("{} power sums, expected groups*d*6", self.obs_sums.len()));
+            return bad(format!(
+                "{} power sums, expected groups*d*6",
+                self.obs_sums.len()
+            ));
         }
         if Some(self.pair_sums.len()) != want(self.pairs.len(), PAIR_SUMS) {
-            return bad(format!("{} pair sums, expected groups*pairs*4", self.pair_sums.len()));
+            return bad(format!(
+                "{} pair sums, expected groups*pairs*4",
+                self.pair_sums.len()
+            ));
         }
         if !self.high_sums.is_empty() && Some(self.high_sums.len()) != want(self.d, HIGH_SUMS) {
-            return bad(format!("{} high sums, expected groups*d*6", self.high_sums.len()));
+            return bad(format!(
+                "{} high sums, expected groups*d*6",
+                self.high_sums.len()
+            ));
         }
-        if self.counts.iter().try_fold(0u64, |a, &c| a.checked_add(c)).is_none() {
+        if self
+            .counts
+            .iter()
+            .try_fold(0u64, |a, &c| a.checked_add(c))
+            .is_none()
+        {
             return bad("the group counts overflow".into());
         }
         // A group without networks has no sums.
@@ -486,9 +508,11 @@ impl Accumulator {
             self.d
         );
         let shift = self.shifts[obs];
-        self.jackknife_replicates(1 + OBS_SUMS, |g, v| self.fill_obs(obs, g, v), |v| {
-            statistic_of_sums(stat, shift, v)
-        })
+        self.jackknife_replicates(
+            1 + OBS_SUMS,
+            |g, v| self.fill_obs(obs, g, v),
+            |v| statistic_of_sums(stat, shift, v),
+        )
     }
 
     /// `v = [n_g, sum y, ..., sum y^6]` of group `g` for observable `obs`.
@@ -541,7 +565,10 @@ impl Accumulator {
         let e = self.estimate(obs, stat);
         let m = self.count();
         if m < stat.min_count() {
-            return Reliability::no(f64::NAN, format!("{m} networks: fewer than {}", stat.min_count()));
+            return Reliability::no(
+                f64::NAN,
+                format!("{m} networks: fewer than {}", stat.min_count()),
+            );
         }
         if !e.estimate.is_finite() || !e.stderr.is_finite() {
             return Reliability::no(f64::NAN, "no finite estimate and standard error".into());
@@ -587,7 +614,12 @@ impl Accumulator {
         let ess = self
             .tail_effective_networks(a, 4)
             .min(self.tail_effective_networks(b, 4));
-        judge(ess, 4, Statistic::Kappa4.min_effective_networks(), e.stderr == 0.0)
+        judge(
+            ess,
+            4,
+            Statistic::Kappa4.min_effective_networks(),
+            e.stderr == 0.0,
+        )
     }
 
     /// Fourth joint cumulant kappa(a, a, b, b) of the pair `(a, b) = pairs()[pair]`: the unbiased
@@ -694,7 +726,6 @@ impl Accumulator {
     }
 }
 
-
 /// Whether an estimate can be trusted as a normal-theory estimate with its standard error.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Reliability {
@@ -728,7 +759,9 @@ fn judge(ess: f64, p: usize, min: f64, zero_stderr: bool) -> Reliability {
     if ess.is_nan() {
         return Reliability::no(
             ess,
-            format!("effective networks of the order-{p} power sum unknown (overflow or an old file)"),
+            format!(
+                "effective networks of the order-{p} power sum unknown (overflow or an old file)"
+            ),
         );
     }
     if ess < min {

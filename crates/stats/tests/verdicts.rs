@@ -108,7 +108,11 @@ fn binomial_half(n: usize, rng: &mut Pcg64Mcg) -> usize {
     while left > 0 {
         let w: u64 = rng.next_u64();
         let take = left.min(64);
-        let w = if take == 64 { w } else { w & ((1u64 << take) - 1) };
+        let w = if take == 64 {
+            w
+        } else {
+            w & ((1u64 << take) - 1)
+        };
         k += w.count_ones() as usize;
         left -= take;
     }
@@ -209,7 +213,14 @@ fn report(r: &Regime, t: &Tally) {
 
 /// The regimes of the study: ReLU and linear, L/n from 1/16 to 1, widths 8 to 256, M from
 /// 10³ to 10⁶. Replicates are sized to a budget of layer draws per regime (at least `min_reps`).
-fn grid(widths: &[usize], ratios: &[f64], ms: &[u64], budget: f64, min_reps: usize, max_reps: usize) -> Vec<Regime> {
+fn grid(
+    widths: &[usize],
+    ratios: &[f64],
+    ms: &[u64],
+    budget: f64,
+    min_reps: usize,
+    max_reps: usize,
+) -> Vec<Regime> {
     let mut out = Vec::new();
     for relu in [true, false] {
         for &n in widths {
@@ -219,8 +230,15 @@ fn grid(widths: &[usize], ratios: &[f64], ms: &[u64], budget: f64, min_reps: usi
                     continue;
                 }
                 for &m in ms {
-                    let reps = ((budget / (m as f64 * l as f64)) as usize).clamp(min_reps, max_reps);
-                    out.push(Regime { relu, width: n, depth: l, networks: m, reps });
+                    let reps =
+                        ((budget / (m as f64 * l as f64)) as usize).clamp(min_reps, max_reps);
+                    out.push(Regime {
+                        relu,
+                        width: n,
+                        depth: l,
+                        networks: m,
+                        reps,
+                    });
                 }
             }
         }
@@ -270,13 +288,55 @@ fn study(regimes: &[Regime]) -> (Tally, Tally) {
 fn reduced_coverage_study() {
     // Light (L/n = 1/16, 1/8), middling (1/4) and heavy (1/2, 1) tails at small and large M.
     let regimes = [
-        Regime { relu: true, width: 32, depth: 2, networks: 100_000, reps: 12 },
-        Regime { relu: true, width: 64, depth: 8, networks: 100_000, reps: 12 },
-        Regime { relu: false, width: 64, depth: 8, networks: 100_000, reps: 12 },
-        Regime { relu: true, width: 16, depth: 4, networks: 10_000, reps: 60 },
-        Regime { relu: true, width: 16, depth: 8, networks: 1_000, reps: 200 },
-        Regime { relu: true, width: 8, depth: 8, networks: 10_000, reps: 60 },
-        Regime { relu: false, width: 8, depth: 8, networks: 1_000, reps: 200 },
+        Regime {
+            relu: true,
+            width: 32,
+            depth: 2,
+            networks: 100_000,
+            reps: 12,
+        },
+        Regime {
+            relu: true,
+            width: 64,
+            depth: 8,
+            networks: 100_000,
+            reps: 12,
+        },
+        Regime {
+            relu: false,
+            width: 64,
+            depth: 8,
+            networks: 100_000,
+            reps: 12,
+        },
+        Regime {
+            relu: true,
+            width: 16,
+            depth: 4,
+            networks: 10_000,
+            reps: 60,
+        },
+        Regime {
+            relu: true,
+            width: 16,
+            depth: 8,
+            networks: 1_000,
+            reps: 200,
+        },
+        Regime {
+            relu: true,
+            width: 8,
+            depth: 8,
+            networks: 10_000,
+            reps: 60,
+        },
+        Regime {
+            relu: false,
+            width: 8,
+            depth: 8,
+            networks: 1_000,
+            reps: 200,
+        },
     ];
     let (all, light) = study(&regimes);
     println!(
@@ -321,6 +381,13 @@ fn full_coverage_study() {
 #[test]
 #[ignore = "calibration grid: VERDICTS_DUMP=FILE writes (relu, n, L, M, statistic, n_eff, z) rows"]
 fn calibration_dump() {
-    let regimes = grid(&[8, 16, 32, 64], &[1.0 / 16.0, 0.125, 0.25, 0.5, 1.0], &[1_000, 10_000, 100_000], 2e7, 20, 300);
+    let regimes = grid(
+        &[8, 16, 32, 64],
+        &[1.0 / 16.0, 0.125, 0.25, 0.5, 1.0],
+        &[1_000, 10_000, 100_000],
+        2e7,
+        20,
+        300,
+    );
     let _ = study(&regimes);
 }

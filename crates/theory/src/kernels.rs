@@ -313,10 +313,9 @@ impl Kernels {
         let diag = |m: &Vec<Vec<f64>>| (0..m.len()).map(|a| m[a][a]).collect::<Vec<f64>>();
         let first = diag(&self.nngp[0]);
         let (kr, tr) = (diag(self.readout_nngp()), diag(self.readout_ntk()));
-        let underflows = first
-            .iter()
-            .zip(kr.iter().zip(&tr))
-            .any(|(&k1, (&k, &t))| k1 >= f64::MIN_POSITIVE && (k < f64::MIN_POSITIVE || t < f64::MIN_POSITIVE));
+        let underflows = first.iter().zip(kr.iter().zip(&tr)).any(|(&k1, (&k, &t))| {
+            k1 >= f64::MIN_POSITIVE && (k < f64::MIN_POSITIVE || t < f64::MIN_POSITIVE)
+        });
         underflows.then_some(KernelTrouble::Underflow)
     }
 }

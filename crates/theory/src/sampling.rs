@@ -468,4 +468,3 @@ pub fn estimator_law(
     };
     EstimatorLaw::from_law(&law)
 }
-

@@ -845,7 +845,10 @@ fn planner_terminates_on_extreme_tails() {
         };
         for stat in STATISTICS {
             if let Some(m) = law.networks_for_relative_error(stat, 0.1) {
-                assert!(m.is_finite() && m >= 1.0 && m <= 1e18, "{n} {l} {stat}: {m}");
+                assert!(
+                    m.is_finite() && m >= 1.0 && m <= 1e18,
+                    "{n} {l} {stat}: {m}"
+                );
             }
             let _ = law.stderr(stat, 2000.0);
         }
