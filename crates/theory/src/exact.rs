@@ -57,22 +57,28 @@ fn double_factorial_odd(k: usize) -> f64 {
     (1..=k).map(|i| (2 * i - 1) as f64).product()
 }
 
-/// Normalized raw moments E[S^k]/(E S)^k, k = 0..=m, of S = Σ_{i=1}^n σ(g_i)², g_i i.i.d. N(0,1),
-/// σ with slopes (a₊, a₋). Y = σ(g)² has E Y^k = (2k−1)!! A_{2k}, A_{2k} = (a₊^{2k} + a₋^{2k})/2;
-/// κ_k(S) = n κ_k(Y). Returns None when E Y = 0.
-pub fn activation_sum_moments(ap: f64, am: f64, n: usize, m: usize) -> Option<Vec<f64>> {
+/// Cumulants κ_0..κ_m of Y/EY, Y = σ(g)² with σ of slopes (a₊, a₋), g ~ N(0,1):
+/// E Y^k = (2k−1)!! A_{2k}, A_{2k} = (a₊^{2k} + a₋^{2k})/2 (normalized so everything is O(1)).
+/// None when E Y = 0.
+fn square_cumulants(ap: f64, am: f64, m: usize) -> Option<Vec<f64>> {
     let ey = (ap * ap + am * am) / 2.0;
     if ey <= 0.0 {
         return None;
     }
-    // Moments of Y/EY, so everything is O(1).
     let my: Vec<f64> = (0..=m)
         .map(|k| {
             let a2k = (ap.powi(2 * k as i32) + am.powi(2 * k as i32)) / 2.0;
             double_factorial_odd(k) * a2k / ey.powi(k as i32)
         })
         .collect();
-    let ky = cumulants_from_moments(&my);
+    Some(cumulants_from_moments(&my))
+}
+
+/// Normalized raw moments E[S^k]/(E S)^k, k = 0..=m, of S = Σ_{i=1}^n σ(g_i)², g_i i.i.d. N(0,1),
+/// σ with slopes (a₊, a₋). Y = σ(g)² has E Y^k = (2k−1)!! A_{2k}, A_{2k} = (a₊^{2k} + a₋^{2k})/2;
+/// κ_k(S) = n κ_k(Y). Returns None when E Y = 0.
+pub fn activation_sum_moments(ap: f64, am: f64, n: usize, m: usize) -> Option<Vec<f64>> {
+    let ky = square_cumulants(ap, am, m)?;
     // S/(n EY) = (1/n) Σ Y_i/EY: κ_k = n κ_k(Y/EY) / n^k.
     let nf = n as f64;
     let ks: Vec<f64> = (0..=m)
@@ -380,17 +386,7 @@ pub fn product_central_moments(factors: &[Vec<f64>], m: usize) -> Vec<f64> {
 /// Central moments of F − 1, F = S/(n E Y), S = Σ_{i≤n} σ(g_i)² (see [`activation_sum_moments`]):
 /// κ_k(F) = n κ_k(Y/EY)/n^k. Returns E(F − 1)^k, k = 0..=m; None when E Y = 0.
 pub fn activation_sum_central_moments(ap: f64, am: f64, n: usize, m: usize) -> Option<Vec<f64>> {
-    let ey = (ap * ap + am * am) / 2.0;
-    if ey <= 0.0 {
-        return None;
-    }
-    let my: Vec<f64> = (0..=m)
-        .map(|k| {
-            let a2k = (ap.powi(2 * k as i32) + am.powi(2 * k as i32)) / 2.0;
-            double_factorial_odd(k) * a2k / ey.powi(k as i32)
-        })
-        .collect();
-    let ky = cumulants_from_moments(&my);
+    let ky = square_cumulants(ap, am, m)?;
     let nf = n as f64;
     let kf: Vec<f64> = (0..=m)
         .map(|k| {
