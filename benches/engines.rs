@@ -10,7 +10,7 @@ use randnet_sampler::{
     AdapterPreference, BatchSampler, CpuDense, CpuGeometry, CpuMatrixFree, GpuContext, GpuDense,
     Problem,
 };
-use randnet_spec::{Activation, InputSpec, NetworkSpec, Observe, Parameterization, WeightLaw};
+use randnet_problem::{Activation, InputSpec, NetworkSpec, Observe, Parameterization, WeightLaw};
 
 fn problem(n0: usize, n: usize, l: usize, k: usize, observe: &str) -> Problem {
     let spec = NetworkSpec::new(

@@ -15,7 +15,7 @@ use randnet_sampler::gpu::bench::{measure_ceiling, median, CeilingKind};
 use randnet_sampler::gpu::{AdapterPreference, GpuContext, GpuDense, GpuDenseOptions};
 use randnet_sampler::inputs::resolve_inputs;
 use randnet_sampler::{BatchSampler, Problem};
-use randnet_spec::{InputSpec, NetworkSpec, Observe, Parameterization, WeightLaw};
+use randnet_problem::{InputSpec, NetworkSpec, Observe, Parameterization, WeightLaw};
 use std::time::Instant;
 
 fn main() {

@@ -9,7 +9,7 @@ use randnet_sampler::inputs::resolve_inputs;
 use randnet_sampler::philox::key_of_seed;
 use randnet_sampler::stream::{fill_row, tag, Purpose};
 use randnet_sampler::{BatchSampler, Problem};
-use randnet_spec::{Activation, InputSpec, NetworkSpec, Observe, Parameterization, WeightLaw};
+use randnet_problem::{Activation, InputSpec, NetworkSpec, Observe, Parameterization, WeightLaw};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::process::Command;

@@ -3,7 +3,7 @@
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use randnet_spec::{
+use randnet_problem::{
     Activation, InputSpec, NetworkSpec, Observe, Parameterization, Residual, WeightLaw,
 };
 use std::path::PathBuf;

@@ -10,7 +10,7 @@ use crate::sample::{build_report_named, Drawn};
 use crate::sweep::{write_result, PointReport, SweepResult};
 use anyhow::{bail, Context, Result};
 use randnet_sampler::Problem;
-use randnet_spec::{NetworkSpec, Observe};
+use randnet_problem::{NetworkSpec, Observe};
 use randnet_stats::Accumulator;
 use serde::de::IgnoredAny;
 use serde::Deserialize;

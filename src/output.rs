@@ -3,7 +3,7 @@
 //! run never leaves a half-written file.
 
 use anyhow::{Context, Result};
-use randnet_spec::{NetworkSpec, Observe};
+use randnet_problem::{NetworkSpec, Observe};
 use randnet_stats::Accumulator;
 use serde::Deserialize;
 use serde::Serialize;

@@ -280,7 +280,7 @@ pub fn matrix_free_pays(problem: &Problem) -> bool {
     let k = problem.inputs.len();
     let c = if problem.observe.jacobian { 2 * k } else { k };
     let min_width = spec.hidden.iter().copied().min().unwrap_or(spec.input_dim);
-    spec.weights == randnet_spec::WeightLaw::Gaussian && c <= 32 && min_width >= 4 * c
+    spec.weights == randnet_problem::WeightLaw::Gaussian && c <= 32 && min_width >= 4 * c
 }
 
 /// Refuses runs whose working memory exceeds what the machine has available.
@@ -294,9 +294,9 @@ pub fn check_memory(bytes: f64) -> Result<()> {
 /// engine's per-network scratch on every thread (`--width`, `--depth`, `--inputs`) and one batch
 /// of values (`--batch`). Each is refused on its own, naming its flags, then their total.
 pub fn check_resources(
-    spec: &randnet_spec::NetworkSpec,
+    spec: &randnet_problem::NetworkSpec,
     k: usize,
-    observe: &randnet_spec::Observe,
+    observe: &randnet_problem::Observe,
     batch: Option<usize>,
 ) -> Result<()> {
     const F: f64 = 8.0; // bytes per f64
@@ -757,7 +757,7 @@ fn plan_line(name: &str, law: &randnet_theory::sampling::EstimatorLaw, m: f64) -
 mod tests {
     use super::*;
     use randnet_sampler::SamplerError;
-    use randnet_spec::{InputSpec, NetworkSpec, Observe};
+    use randnet_problem::{InputSpec, NetworkSpec, Observe};
 
     /// Wraps the CPU engine and fails (as a lost GPU would) once `fail_at` networks are reached.
     struct Failing {
@@ -799,9 +799,9 @@ mod tests {
             "relu".parse().unwrap(),
             None,
             0.0,
-            randnet_spec::Parameterization::Ntk,
+            randnet_problem::Parameterization::Ntk,
             None,
-            randnet_spec::WeightLaw::Gaussian,
+            randnet_problem::WeightLaw::Gaussian,
         )
         .unwrap();
         let problem = Problem {

@@ -27,9 +27,9 @@ pub struct Point {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Key {
-    spec: randnet_spec::NetworkSpec,
+    spec: randnet_problem::NetworkSpec,
     inputs: Vec<Vec<f64>>,
-    observe: randnet_spec::Observe,
+    observe: randnet_problem::Observe,
     seed: u64,
     networks: u64,
     shard: ShardInfo,

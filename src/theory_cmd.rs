@@ -14,7 +14,7 @@
 use crate::cli::{Format, TheoryArgs};
 use anyhow::Result;
 use randnet_sampler::inputs::resolve_inputs;
-use randnet_spec::{NetworkSpec, Observe};
+use randnet_problem::{NetworkSpec, Observe};
 use randnet_theory::sampling::{estimator_law, stderr_is_exact, EstimatorLaw};
 use randnet_theory::{predict, Kind, Prediction, STATISTICS};
 use serde::Serialize;
@@ -349,7 +349,7 @@ fn fmt_count(m: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use randnet_spec::{Activation, Parameterization, WeightLaw};
+    use randnet_problem::{Activation, Parameterization, WeightLaw};
 
     fn relu_spec() -> NetworkSpec {
         NetworkSpec::new(

@@ -18,7 +18,7 @@ use crate::sample::{draw, make_sampler};
 use anyhow::{bail, Result};
 use randnet_sampler::inputs::resolve_inputs;
 use randnet_sampler::Problem;
-use randnet_spec::{InputSpec, NetworkSpec, Observe};
+use randnet_problem::{InputSpec, NetworkSpec, Observe};
 use randnet_stats::{Accumulator, Estimate, Statistic};
 use randnet_theory::{predict, Kind};
 use serde::Serialize;

@@ -4,7 +4,7 @@
 
 use randnet_sampler::inputs::resolve_inputs;
 use randnet_sampler::{BatchSampler, CpuDense, Problem};
-use randnet_spec::{Activation, InputSpec, NetworkSpec, Observe, Parameterization, WeightLaw};
+use randnet_problem::{Activation, InputSpec, NetworkSpec, Observe, Parameterization, WeightLaw};
 use randnet_stats::{Accumulator, Estimate, Statistic};
 
 fn spec(act: Activation, n0: usize, width: usize, depth: usize, cb: f64) -> NetworkSpec {

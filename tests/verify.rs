@@ -4,7 +4,7 @@
 //! - `randnet theory --format json` has the documented shape;
 //! - `randnet verify --quick --format json` passes (exit 0, >= 20 checks, all pass).
 
-use randnet_spec::{Activation, NetworkSpec, Parameterization, WeightLaw};
+use randnet_problem::{Activation, NetworkSpec, Parameterization, WeightLaw};
 use std::process::{Command, Output};
 
 fn randnet(args: &[&str]) -> Output {

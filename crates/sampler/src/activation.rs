@@ -1,7 +1,7 @@
 //! Pointwise activations and their derivatives, resolved per layer (shaped-relu depends on the
 //! layer width, cubic on the depth). The WGSL twin is `shaders/activation.wgsl`.
 
-use randnet_spec::{Activation, NetworkSpec};
+use randnet_problem::{Activation, NetworkSpec};
 // libm's erf (a port of musl/FreeBSD) is accurate to about 1 ulp; statrs' is off by ~1e-11.
 use libm::erf;
 

@@ -9,7 +9,7 @@
 use crate::activation::LayerActivation;
 use crate::stream::{fill_row, network_stream, tag, Purpose};
 use crate::{Problem, SamplerError};
-use randnet_spec::{Parameterization, WeightLaw};
+use randnet_problem::{Parameterization, WeightLaw};
 
 /// Per-thread budget for keeping one network's weights between the passes.
 pub const WEIGHT_CACHE_BYTES: usize = 256 << 20;

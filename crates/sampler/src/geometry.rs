@@ -7,7 +7,7 @@
 //! update `z^l = z^{l-1} + α (W a + b)` and the same activation (`σ(t) = a₊ t` for `t > 0`,
 //! `a₋ t` otherwise). A unit's *sign* is `z > 0`.
 //!
-//! Curves (see [`randnet_spec::Curve`]): the segment `γ(t) = x_0 + t (x_1 − x_0)`, `t ∈ [0,1]`,
+//! Curves (see [`randnet_problem::Curve`]): the segment `γ(t) = x_0 + t (x_1 − x_0)`, `t ∈ [0,1]`,
 //! and the circle `γ(θ) = r (cos θ e_1 + sin θ e_2)`, `θ ∈ [0, 2π)`, `r = ‖x_0‖`.
 //!
 //! - **Piecewise-linear activations, segment** (method "exact"): `z^l(γ(t))` is continuous and
@@ -38,7 +38,7 @@ use crate::activation::LayerActivation;
 use crate::dense::dot;
 use crate::stream::{fill_row, network_stream, tag, Purpose};
 use crate::{Problem, SamplerError};
-use randnet_spec::{Curve, Observe, SpecError, WeightLaw};
+use randnet_problem::{Curve, Observe, SpecError, WeightLaw};
 use std::collections::HashSet;
 use std::f64::consts::{PI, TAU};
 

@@ -6,7 +6,7 @@
 
 use crate::philox::key_of_seed;
 use crate::stream::{fill_row, tag, Purpose};
-use randnet_spec::{InputSpec, WeightLaw};
+use randnet_problem::{InputSpec, WeightLaw};
 
 /// The K input vectors of length `n0` described by `inputs` for this seed.
 pub fn resolve_inputs(inputs: &InputSpec, n0: usize, seed: u64) -> Vec<Vec<f64>> {

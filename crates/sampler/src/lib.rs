@@ -16,7 +16,7 @@ pub mod inputs;
 pub mod philox;
 pub mod stream;
 
-use randnet_spec::{NetworkSpec, Observe, SpecError};
+use randnet_problem::{NetworkSpec, Observe, SpecError};
 use rayon::prelude::*;
 
 pub use dense::DenseEngine;
@@ -196,7 +196,7 @@ pub type CpuGeometry = Cpu<GeometryEngine>;
 
 /// Two engines side by side: per network, the values of `first` then those of `second` (the
 /// pointwise observables of one engine, the geometry observables of another, which
-/// [`randnet_spec::Observe::names`] lists last). Both draw the same networks from the stream.
+/// [`randnet_problem::Observe::names`] lists last). Both draw the same networks from the stream.
 pub struct Combined {
     first: Box<dyn BatchSampler>,
     second: Box<dyn BatchSampler>,

@@ -41,7 +41,7 @@ use crate::activation::LayerActivation;
 use crate::linalg::PsdFactor;
 use crate::stream::{fill_row, network_stream, tag, Purpose};
 use crate::{Problem, SamplerError};
-use randnet_spec::{Parameterization, WeightLaw};
+use randnet_problem::{Parameterization, WeightLaw};
 
 /// The matrix-free engine for one problem; immutable and shared between threads.
 #[derive(Debug, Clone)]

@@ -19,7 +19,7 @@
 
 use crate::fastmath;
 use crate::philox::{key_of_seed, philox4x32_10};
-use randnet_spec::WeightLaw;
+use randnet_problem::WeightLaw;
 
 /// What a counter draws (bits 24..31 of word c1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

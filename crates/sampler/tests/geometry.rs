@@ -10,7 +10,7 @@ use randnet_sampler::stream::{fill_row, network_stream, tag, Purpose};
 use randnet_sampler::{
     BatchSampler, CpuDense, CpuGeometry, GeometryEngine, PatternsMethod, Problem,
 };
-use randnet_spec::{Curve, NetworkSpec, Observe, Parameterization, Residual, WeightLaw};
+use randnet_problem::{Curve, NetworkSpec, Observe, Parameterization, Residual, WeightLaw};
 use std::collections::HashSet;
 use std::f64::consts::TAU;
 

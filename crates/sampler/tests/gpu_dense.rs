@@ -16,7 +16,7 @@
 use randnet_sampler::gpu::{AdapterPreference, GpuContext, GpuDense, GpuDenseOptions};
 use randnet_sampler::inputs::resolve_inputs;
 use randnet_sampler::{BatchSampler, CpuDense, Problem};
-use randnet_spec::{
+use randnet_problem::{
     Activation, InputSpec, NetworkSpec, Observe, Parameterization, Residual, WeightLaw,
 };
 

@@ -15,7 +15,7 @@
 use randnet_sampler::gpu::{GpuContext, GpuMatrixFree};
 use randnet_sampler::inputs::resolve_inputs;
 use randnet_sampler::{BatchSampler, MatrixFreeEngine, NetworkEngine, Problem, SamplerError};
-use randnet_spec::{Activation, InputSpec, NetworkSpec, Observe, Parameterization, WeightLaw};
+use randnet_problem::{Activation, InputSpec, NetworkSpec, Observe, Parameterization, WeightLaw};
 
 mod common;
 use common::ctx;

@@ -8,7 +8,7 @@
 use randnet_sampler::activation::LayerActivation;
 use randnet_sampler::philox::{key_of_seed, philox4x32_10};
 use randnet_sampler::stream::{network_key, normals4, tag, values4, Purpose};
-use randnet_spec::WeightLaw;
+use randnet_problem::WeightLaw;
 
 mod common;
 use common::ctx;

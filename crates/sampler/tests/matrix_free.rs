@@ -25,7 +25,7 @@
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
 
 use randnet_sampler::{BatchSampler, CpuDense, CpuMatrixFree, Problem, SamplerError};
-use randnet_spec::{Activation, NetworkSpec, Observe, Parameterization, Residual, WeightLaw};
+use randnet_problem::{Activation, NetworkSpec, Observe, Parameterization, Residual, WeightLaw};
 
 const Z_MAX: f64 = 4.5;
 const KS_P_MIN: f64 = 1e-3;

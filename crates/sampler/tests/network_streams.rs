@@ -6,7 +6,7 @@
 
 use randnet_sampler::inputs::resolve_inputs;
 use randnet_sampler::{BatchSampler, CpuDense, CpuGeometry, CpuMatrixFree, Problem};
-use randnet_spec::{Curve, InputSpec, NetworkSpec, Observe, Parameterization, WeightLaw};
+use randnet_problem::{Curve, InputSpec, NetworkSpec, Observe, Parameterization, WeightLaw};
 
 const SEED: u64 = 0x5EED_0000_0000_002A;
 const LOW: u64 = 3;

@@ -16,7 +16,7 @@
 use rand::{Rng, SeedableRng};
 use rand_distr::{ChiSquared, Distribution, StandardNormal};
 use rand_pcg::Pcg64Mcg;
-use randnet_spec::{Activation, NetworkSpec, Parameterization, WeightLaw};
+use randnet_problem::{Activation, NetworkSpec, Parameterization, WeightLaw};
 use randnet_stats::{Accumulator, Statistic};
 use randnet_theory::{predict, Kind};
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -19,7 +19,7 @@
 //! expected length" (arXiv 2102.10492); Hanin (arXiv 1801.03744) for the Jacobian product law.
 
 use crate::{exact, from_cumulants, quad, Kind, Prediction};
-use randnet_spec::{Activation, Curve, NetworkSpec, WeightLaw};
+use randnet_problem::{Activation, Curve, NetworkSpec, WeightLaw};
 use std::f64::consts::{PI, TAU};
 
 /// The geometry observable names.
@@ -219,7 +219,7 @@ pub fn regions_kac_rice(spec: &NetworkSpec, x0: &[f64], x1: &[f64], curve: Curve
     })
 }
 
-/// r e_1, r e_2 of the circle through x0 and the direction of x1 (randnet_spec::Curve).
+/// r e_1, r e_2 of the circle through x0 and the direction of x1 (randnet_problem::Curve).
 fn circle_basis(x0: &[f64], x1: &[f64]) -> Option<(Vec<f64>, Vec<f64>)> {
     let r = dot(x0, x0).sqrt();
     if r == 0.0 {
@@ -438,7 +438,7 @@ pub fn predict(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use randnet_spec::{Parameterization, Residual};
+    use randnet_problem::{Parameterization, Residual};
 
     fn spec(act: &str, hidden: Vec<usize>, cb: f64, nout: usize) -> NetworkSpec {
         NetworkSpec::new(

@@ -3,7 +3,7 @@
 //! branches and both parameterizations. See docs/theory.md §1.
 
 use crate::quad;
-use randnet_spec::{Activation, NetworkSpec, Parameterization};
+use randnet_problem::{Activation, NetworkSpec, Parameterization};
 use std::f64::consts::PI;
 
 /// The two Gaussian expectations the recursions need for one pair of inputs:

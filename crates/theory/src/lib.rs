@@ -10,7 +10,7 @@
 //!
 //! Every formula is cited in its doc comment and derived in docs/theory.md.
 
-use randnet_spec::{Activation, NetworkSpec, Parameterization, WeightLaw};
+use randnet_problem::{Activation, NetworkSpec, Parameterization, WeightLaw};
 use serde::Serialize;
 
 pub mod exact;
@@ -250,7 +250,7 @@ pub fn predict(
         return geometry::predict(
             spec,
             xs,
-            randnet_spec::Curve::Segment,
+            randnet_problem::Curve::Segment,
             observable,
             statistic,
         );

@@ -34,7 +34,7 @@ use crate::{
     cached_kernels, chi2_scaled_cumulants, from_cumulants, leading_order_output_kurtosis, predict,
     Kind, Observable,
 };
-use randnet_spec::{Activation, NetworkSpec, Parameterization, WeightLaw};
+use randnet_problem::{Activation, NetworkSpec, Parameterization, WeightLaw};
 use serde::Serialize;
 
 /// The n → ∞ value of a statistic at fixed depth and, where known, its 1/n coefficient.
@@ -355,7 +355,7 @@ pub fn fixed_ratio_limit(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use randnet_spec::Residual;
+    use randnet_problem::Residual;
 
     fn spec(act: &str, n: usize, depth: usize, cb: f64) -> NetworkSpec {
         NetworkSpec::new(

@@ -46,7 +46,7 @@
 
 use crate::exact::{self, CentralLaw, SAMPLING_ORDER};
 use crate::{kernels, scale_invariant_exact, si_net, Observable};
-use randnet_spec::{Activation, NetworkSpec, WeightLaw};
+use randnet_problem::{Activation, NetworkSpec, WeightLaw};
 
 const N: usize = SAMPLING_ORDER + 1;
 

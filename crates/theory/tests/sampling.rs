@@ -12,7 +12,7 @@
 //!    against `stderr`.
 //! 5. The spec → law mapping agrees with `predict` and covers the documented cases.
 
-use randnet_spec::{Activation, NetworkSpec, Parameterization, WeightLaw};
+use randnet_problem::{Activation, NetworkSpec, Parameterization, WeightLaw};
 use randnet_theory::exact::{self, CentralLaw};
 use randnet_theory::sampling::{estimator_law, stderr_is_exact, EstimatorLaw};
 use randnet_theory::{predict, Kind, STATISTICS};

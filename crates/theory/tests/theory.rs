@@ -2,7 +2,7 @@
 //! reductions stated in docs/theory.md, and small brute-force Monte Carlo checks of the exact
 //! finite-width laws. Every tolerance is stated with its reason.
 
-use randnet_spec::{Activation, NetworkSpec, Parameterization, Residual, WeightLaw};
+use randnet_problem::{Activation, NetworkSpec, Parameterization, Residual, WeightLaw};
 use randnet_theory::exact;
 use randnet_theory::kernels::{self, arccos_dual, cubic_dual, erf_dual, quadrature_dual, sin_dual};
 use randnet_theory::quad;

@@ -20,7 +20,7 @@ use super::shaders::{dense_source, DenseConsts};
 use crate::activation::LayerActivation;
 use crate::stream::{network_stream, networks_sharing_key};
 use crate::{BatchSampler, Problem, SamplerError};
-use randnet_spec::{Parameterization, WeightLaw};
+use randnet_problem::{Parameterization, WeightLaw};
 
 /// Tuning knobs of [`GpuDense`]; the defaults suit desktop GPUs and lavapipe.
 #[derive(Debug, Clone, PartialEq)]

@@ -20,7 +20,7 @@ use super::shaders::{ACTIVATION, MATRIX_FREE, NORMAL, PHILOX, REDUCE};
 use crate::activation::LayerActivation;
 use crate::stream::{network_stream, networks_sharing_key};
 use crate::{BatchSampler, Problem, SamplerError};
-use randnet_spec::{Parameterization, WeightLaw};
+use randnet_problem::{Parameterization, WeightLaw};
 
 /// Relative eigenvalue cutoff of the f32 factorizations (CPU: `linalg::RANK_RTOL` = 1e-10).
 /// A Gram matrix summed in f32 carries entry errors ~ sqrt(n) 6e-8 λ_max (~1e-6 at n = 300)
