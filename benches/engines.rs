@@ -5,12 +5,12 @@
 //! Throughput is reported in networks; `randnet bench` gives the same figures beside the peers.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use randnet_problem::{Activation, InputSpec, NetworkSpec, Observe, Parameterization, WeightLaw};
 use randnet_sampler::inputs::resolve_inputs;
 use randnet_sampler::{
     AdapterPreference, BatchSampler, CpuDense, CpuGeometry, CpuMatrixFree, GpuContext, GpuDense,
     Problem,
 };
-use randnet_problem::{Activation, InputSpec, NetworkSpec, Observe, Parameterization, WeightLaw};
 
 fn problem(n0: usize, n: usize, l: usize, k: usize, observe: &str) -> Problem {
     let spec = NetworkSpec::new(

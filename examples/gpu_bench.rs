@@ -11,11 +11,11 @@
 //! "weights" = nominal weight draws per network: every forward weight once
 //! (n0 n + (L-1) n^2 + n) plus, with the NTK, W^T of layers 2..L+1 once ((L-1) n^2 + n).
 
+use randnet_problem::{Family, InputSpec, NetworkSpec, Observe, Parameterization, WeightLaw};
 use randnet_sampler::gpu::bench::{measure_ceiling, median, CeilingKind};
 use randnet_sampler::gpu::{AdapterPreference, GpuContext, GpuDense, GpuDenseOptions};
 use randnet_sampler::inputs::resolve_inputs;
 use randnet_sampler::{BatchSampler, Problem};
-use randnet_problem::{InputSpec, NetworkSpec, Observe, Parameterization, WeightLaw};
 use std::time::Instant;
 
 fn main() {
@@ -75,12 +75,10 @@ fn main() {
             let problem = Problem {
                 inputs: resolve_inputs(&InputSpec::Random { count: k }, n0, seed),
                 spec,
-                observe: Observe {
-                    output: true,
-                    ntk,
-                    sqnorm: false,
-                    jacobian: false,
-                    ..Default::default()
+                observe: if ntk {
+                    Observe::of(&[Family::Output, Family::Ntk])
+                } else {
+                    Observe::of(&[Family::Output])
                 },
                 seed,
             };

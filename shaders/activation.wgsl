@@ -3,14 +3,8 @@
 // (positive side, negative side) of the piecewise-linear family, or c = psi / L of the cubic.
 // Transcendentals avoid the device's sin/cos/tanh (whose Vulkan accuracy is loose or undefined
 // for large arguments) and keep relative accuracy ~1e-7 where the CPU twin is exact.
-
-const ACT_SLOPES: u32 = 0u;
-const ACT_TANH: u32 = 1u;
-const ACT_ERF: u32 = 2u;
-const ACT_GELU: u32 = 3u;
-const ACT_SWISH: u32 = 4u;
-const ACT_SIN: u32 = 5u;
-const ACT_CUBIC: u32 = 6u;
+// The activation codes ACT_* come from the generated prelude (crates/sampler/src/gpu/
+// wgsl_constants.rs, the codes the host sends).
 
 const FRAC_2_SQRT_PI_F: f32 = 1.1283791670955126;
 const FRAC_1_SQRT_2_F: f32 = 0.7071067811865476;
@@ -64,13 +58,13 @@ fn sincos_f32(t: f32) -> vec2<f32> {
 
 fn act_eval(kind: u32, p: f32, m: f32, t: f32) -> vec2<f32> {
     switch (kind) {
-        case 0u: { // ACT_SLOPES
+        case ACT_SLOPES: {
             if (t > 0.0) {
                 return vec2<f32>(p * t, p);
             }
             return vec2<f32>(m * t, m);
         }
-        case 1u: { // ACT_TANH: (1 - e) / (1 + e), e = exp(-2|t|) <= 1 never overflows;
+        case ACT_TANH: { // (1 - e) / (1 + e), e = exp(-2|t|) <= 1 never overflows;
             // sech^2 = 4e / (1 + e)^2 keeps relative accuracy where 1 - tanh^2 would cancel.
             let e = exp(-2.0 * abs(t));
             let a = (1.0 - e) / (1.0 + e);
@@ -78,22 +72,22 @@ fn act_eval(kind: u32, p: f32, m: f32, t: f32) -> vec2<f32> {
             let q = 1.0 + e;
             return vec2<f32>(y, 4.0 * e / (q * q));
         }
-        case 2u: { // ACT_ERF
+        case ACT_ERF: {
             return vec2<f32>(erf_f32(t), FRAC_2_SQRT_PI_F * exp(-t * t));
         }
-        case 3u: { // ACT_GELU: t Phi(t) with the exact normal CDF
+        case ACT_GELU: { // t Phi(t) with the exact normal CDF
             let cdf = normal_cdf(t);
             let pdf = INV_SQRT_2PI_F * exp(-0.5 * t * t);
             return vec2<f32>(t * cdf, cdf + t * pdf);
         }
-        case 4u: { // ACT_SWISH
+        case ACT_SWISH: {
             let s = 1.0 / (1.0 + exp(-t));
             return vec2<f32>(t * s, s + t * s * (1.0 - s));
         }
-        case 5u: { // ACT_SIN
+        case ACT_SIN: {
             return sincos_f32(t);
         }
-        default: { // ACT_CUBIC: t + c t^3, c = p
+        case ACT_CUBIC, default: { // t + c t^3, c = p
             return vec2<f32>(t + p * t * t * t, 1.0 + 3.0 * p * t * t);
         }
     }

@@ -1,5 +1,5 @@
 // Ceiling microbenchmarks (crates/sampler/src/gpu/bench.rs, docs/performance.md).
-// Prepended: philox.wgsl, normal.wgsl. Thread t draws `iters` Philox4x32-10 blocks at counters
+// Prepended: the generated prelude (gpu/wgsl_constants.rs), philox.wgsl, normal.wgsl. Thread t draws `iters` Philox4x32-10 blocks at counters
 // [t, weight tag, i, 0] and turns each into 4 normals with normals4 (the very code the dense
 // kernel uses); every normal is summed into the thread's output so none can be optimized away.
 

@@ -3,9 +3,10 @@
 // per-layer squared norms, readout, and the NTK of readout unit 0 by a backward pass in which
 // W^T is regenerated from the Philox stream (weights are never stored).
 //
-// Prepended by the host (crates/sampler/src/gpu/shaders.rs): philox.wgsl, normal.wgsl,
-// activation.wgsl and the constants WG (workgroup size, a power of two), CT (column tile of the
-// forward pass), KT (column tile of the backward pass) and RED (values reduced at once). The
+// Prepended by the host (crates/sampler/src/gpu/shaders.rs): the generated prelude of shared
+// constants (gpu/wgsl_constants.rs), philox.wgsl, normal.wgsl, activation.wgsl and the
+// constants WG (workgroup size, a power of two), CT (column tile of the forward pass), KT (column
+// tile of the backward pass) and RED (values reduced at once). The
 // host also writes out the innermost loops over the CT / KT columns of a tile (the `//@...`
 // lines below), so that no shader invocation runs more loop iterations than lavapipe allows
 // (65535 in total, after which llvmpipe silently ends every loop): one network's work is split

@@ -4,9 +4,10 @@
 // backward layer `layer`; phase 2: the first backward layer L+1, with delta^{L+1} = e_0 implicit
 // and the NTK sums zeroed), so no invocation runs near lavapipe's 65535 loop iterations.
 //
-// Prepended by the host (crates/sampler/src/gpu/matrix_free.rs): philox.wgsl, normal.wgsl,
-// activation.wgsl and the constants WG (workgroup size, a power of two), RED (values reduced at
-// once, >= 2 K^2) and RANK_RTOL_F32. K <= 8 columns (no Jacobian tangents: c = K).
+// Prepended by the host (crates/sampler/src/gpu/matrix_free.rs): the generated prelude of shared
+// constants (gpu/wgsl_constants.rs), philox.wgsl, normal.wgsl, activation.wgsl and the
+// constants WG (workgroup size, a power of two), RED (values reduced at once, >= 2 K^2) and
+// RANK_RTOL_F32. K <= 8 columns (no Jacobian tangents: c = K).
 //
 // Every n x K block in `scratch` is column-major ([a * n + i]) as on the CPU. Thread t owns the
 // contiguous rows [t B, (t + 1) B), B = ceil(n / WG): consecutive elements of the flat Gaussian
@@ -49,10 +50,8 @@ struct Params {
     d_prev: u32,      // backward: delta^{l-1} (n_in rows)
 }
 
-const NONE: u32 = 0xFFFFFFFFu;
-const PURPOSE_MF_FORWARD: u32 = 5u;
-const PURPOSE_MF_BACKWARD: u32 = 6u;
-const MAX_SWEEPS: u32 = 16u;
+// NONE, PURPOSE_MF_FORWARD, PURPOSE_MF_BACKWARD and MAX_SWEEPS_F32 (why 16, not the CPU's 64:
+// gpu/matrix_free.rs) come from the generated prelude (crates/sampler/src/gpu/wgsl_constants.rs).
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(2) var<storage, read> inputs: array<f32>;        // [a * n0 + j]
@@ -84,7 +83,7 @@ fn sym_eigen(a: ptr<function, array<f32, 64>>, n: u32, v: ptr<function, array<f3
     }
     let inv = 1.0 / amax;
     for (var i = 0u; i < n * n; i = i + 1u) { (*a)[i] = (*a)[i] * inv; }
-    for (var sweep = 0u; sweep < MAX_SWEEPS; sweep = sweep + 1u) {
+    for (var sweep = 0u; sweep < MAX_SWEEPS_F32; sweep = sweep + 1u) {
         var off = 0.0;
         var diag = 0.0;
         for (var p = 0u; p < n; p = p + 1u) {

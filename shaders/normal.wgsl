@@ -6,10 +6,8 @@
 // u - 1 formed exactly from v (no cancellation near u = 1), and the angle 2 pi u is reduced
 // exactly in integers to |t| <= pi/4 where Taylor polynomials give sin/cos to 3e-8. The values
 // then agree with the f64 CPU twin to a few f32 ulps (tests/gpu_stream.rs).
-
-const LAW_GAUSSIAN: u32 = 0u;
-const LAW_UNIFORM: u32 = 1u;
-const LAW_RADEMACHER: u32 = 2u;
+// The law codes LAW_GAUSSIAN, LAW_UNIFORM, LAW_RADEMACHER come from the generated prelude
+// (crates/sampler/src/gpu/wgsl_constants.rs).
 
 const INV_2_25: f32 = 2.98023223876953125e-8; // 2^-25
 const HALF_PI_OVER_2_23: f32 = 1.8725351e-7;    // (pi / 2) / 2^23

@@ -7,11 +7,9 @@
 //   network index's high word beyond (stream::network_key). The kernels do no 64-bit math: the
 //   host computes the key of each dispatch chunk, passes it in the parameters, and never lets a
 //   chunk straddle a multiple of 2^32 networks.
-
-const PHILOX_M0: u32 = 0xD2511F53u;
-const PHILOX_M1: u32 = 0xCD9E8D57u;
-const PHILOX_W0: u32 = 0x9E3779B9u;
-const PHILOX_W1: u32 = 0xBB67AE85u;
+// The constants PHILOX_M0, PHILOX_M1, PHILOX_W0, PHILOX_W1 and PURPOSE_* come from the prelude
+// the host generates from the Rust definitions (philox.rs, stream::Purpose;
+// crates/sampler/src/gpu/wgsl_constants.rs).
 
 // (high, low) words of the 64-bit product a * b.
 fn mulhilo(a: u32, b: u32) -> vec2<u32> {
@@ -53,11 +51,7 @@ fn philox4x32_10(ctr: vec4<u32>, key: vec2<u32>) -> vec4<u32> {
     return c;
 }
 
-// Word c1 of a counter: purpose in bits 24..31, layer below.
-const PURPOSE_WEIGHT: u32 = 1u;
-const PURPOSE_BIAS: u32 = 2u;
-const PURPOSE_JACOBIAN_DIRECTION: u32 = 3u;
-
+// Word c1 of a counter: purpose (PURPOSE_*) in bits 24..31, layer below.
 fn stream_tag(purpose: u32, layer: u32) -> u32 {
     return (purpose << 24u) | layer;
 }

@@ -1,20 +1,10 @@
 //! The `randnet` binary: parse, dispatch, print. All the work lives in the library crates
-//! (spec → sampler → stats → theory); this crate only wires them to the command line.
+//! (problem → sampler → stats → theory → run; docs/architecture.md); this crate only wires
+//! them to the command line.
 
-mod batch;
-mod bench;
 mod cli;
-mod extrapolate;
-mod input_file;
-mod merge;
-mod npy;
-mod output;
-mod paths;
-mod plot;
-mod sample;
-mod sweep;
-mod theory_cmd;
-mod verify;
+
+use randnet_run::{batch, bench, merge, sample, sweep, theory_cmd, verify};
 
 use clap::Parser;
 use std::process::ExitCode;

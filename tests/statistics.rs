@@ -2,9 +2,9 @@
 //! (docs/theory.md). Every test uses a fixed seed and states its tolerance
 //! in standard errors; sample sizes are chosen so that a wrong constant fails (see each comment).
 
+use randnet_problem::{Activation, InputSpec, NetworkSpec, Observe, Parameterization, WeightLaw};
 use randnet_sampler::inputs::resolve_inputs;
 use randnet_sampler::{BatchSampler, CpuDense, Problem};
-use randnet_problem::{Activation, InputSpec, NetworkSpec, Observe, Parameterization, WeightLaw};
 use randnet_stats::{Accumulator, Estimate, Statistic};
 
 fn spec(act: Activation, n0: usize, width: usize, depth: usize, cb: f64) -> NetworkSpec {

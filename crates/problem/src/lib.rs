@@ -10,6 +10,18 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
+mod builder;
+pub use builder::NetworkSpecBuilder;
+pub mod families;
+pub mod layout;
+mod observable;
+mod observe;
+
+pub use families::{FamilyDef, FAMILIES};
+pub use layout::{Layout, Primitive, PrimitiveSet};
+pub use observable::{Family, Observable};
+pub use observe::{Curve, Observe};
+
 /// A validation error in a network, input or observable description.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum SpecError {
@@ -29,8 +41,9 @@ pub enum SpecError {
     BadResidual(String),
     #[error("residual networks need equal hidden widths, got {0:?}")]
     ResidualUnequalWidths(Vec<usize>),
-    #[error("unknown observable '{0}' (expected output, ntk, sqnorm, jacobian, length_distortion, regions, patterns)")]
-    UnknownObservable(String),
+    /// The token, and the list of known tokens.
+    #[error("unknown observable '{0}' (expected {1})")]
+    UnknownObservable(String, String),
     #[error("{0}")]
     Invalid(String),
 }
@@ -479,194 +492,6 @@ impl InputSpec {
     }
 }
 
-/// The curve γ of the geometry observables (`--curve`), through the inputs x_0 and x_1.
-///
-/// - `segment` (default): γ(t) = x_0 + t (x_1 − x_0), t ∈ [0, 1]; length ‖x_1 − x_0‖.
-/// - `circle`: the full circle centred at the origin in the plane spanned by x_0 and x_1, with
-///   radius r = ‖x_0‖: γ(θ) = r (cos θ e_1 + sin θ e_2), θ ∈ [0, 2π), e_1 = x_0/‖x_0‖ and e_2 the
-///   unit vector of x_1 − (x_1·e_1) e_1. It passes through x_0 (θ = 0) and through the direction
-///   of x_1 (through x_1 itself when ‖x_1‖ = ‖x_0‖); length 2π r. See docs/geometry.md.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Curve {
-    #[default]
-    Segment,
-    Circle,
-}
-
-impl FromStr for Curve {
-    type Err = SpecError;
-    fn from_str(s: &str) -> Result<Self, SpecError> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "segment" => Ok(Curve::Segment),
-            "circle" => Ok(Curve::Circle),
-            _ => Err(SpecError::Invalid(format!(
-                "unknown curve '{s}' (expected segment or circle)"
-            ))),
-        }
-    }
-}
-
-impl fmt::Display for Curve {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Curve::Segment => "segment",
-            Curve::Circle => "circle",
-        })
-    }
-}
-
-/// Observable families requested with `--observe`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct Observe {
-    pub output: bool,
-    pub ntk: bool,
-    pub sqnorm: bool,
-    pub jacobian: bool,
-    /// `length_distortion`: length(f(γ)) / length(γ) (geometry engine).
-    #[serde(default)]
-    pub length_distortion: bool,
-    /// `regions`: linear pieces of f along γ (geometry engine, piecewise-linear activations).
-    #[serde(default)]
-    pub regions: bool,
-    /// `patterns`: distinct activation patterns over the triangle x_0, x_1, x_2 (geometry engine).
-    #[serde(default)]
-    pub patterns: bool,
-    /// The curve of `length_distortion` and `regions`.
-    #[serde(default)]
-    pub curve: Curve,
-}
-
-impl Observe {
-    /// Nothing requested (usable in const contexts: `Observe { output: true, ..Observe::NONE }`).
-    pub const NONE: Observe = Observe {
-        output: false,
-        ntk: false,
-        sqnorm: false,
-        jacobian: false,
-        length_distortion: false,
-        regions: false,
-        patterns: false,
-        curve: Curve::Segment,
-    };
-
-    /// True when a geometry observable (length_distortion, regions, patterns) is requested.
-    pub fn has_geometry(&self) -> bool {
-        self.length_distortion || self.regions || self.patterns
-    }
-
-    /// True when an observable of the dense/matrix-free/GPU engines is requested.
-    pub fn has_pointwise(&self) -> bool {
-        self.output || self.ntk || self.sqnorm || self.jacobian
-    }
-
-    /// This selection without the geometry observables (what the pointwise engines compute).
-    pub fn without_geometry(&self) -> Observe {
-        Observe {
-            length_distortion: false,
-            regions: false,
-            patterns: false,
-            ..*self
-        }
-    }
-
-    /// Only the geometry observables of this selection (what the geometry engine computes).
-    pub fn only_geometry(&self) -> Observe {
-        Observe {
-            output: false,
-            ntk: false,
-            sqnorm: false,
-            jacobian: false,
-            ..*self
-        }
-    }
-
-    /// The geometry observable names, in the order the geometry engine writes them; they come
-    /// after all other names in [`Observe::names`].
-    pub fn geometry_names(&self) -> Vec<String> {
-        let mut names = Vec::new();
-        if self.length_distortion {
-            names.push("length_distortion".to_string());
-        }
-        if self.regions {
-            names.push("regions".to_string());
-        }
-        if self.patterns {
-            names.push("patterns".to_string());
-        }
-        names
-    }
-
-    /// Parses a comma-separated list of tokens: output, ntk, sqnorm, jacobian,
-    /// length_distortion, regions, patterns.
-    pub fn parse_list(s: &str) -> Result<Self, SpecError> {
-        let mut o = Observe::default();
-        for tok in s.split(',').map(str::trim).filter(|t| !t.is_empty()) {
-            match tok.to_ascii_lowercase().as_str() {
-                "output" => o.output = true,
-                "ntk" => o.ntk = true,
-                "sqnorm" => o.sqnorm = true,
-                "jacobian" | "jacobian_norm" => o.jacobian = true,
-                "length_distortion" => o.length_distortion = true,
-                "regions" => o.regions = true,
-                "patterns" => o.patterns = true,
-                _ => return Err(SpecError::UnknownObservable(tok.to_string())),
-            }
-        }
-        if !(o.output || o.ntk || o.sqnorm || o.jacobian || o.has_geometry()) {
-            return Err(SpecError::Invalid("--observe names no observable".into()));
-        }
-        Ok(o)
-    }
-
-    /// The observable names (README, "Observables") in the order engines emit their values.
-    /// How many values [`Observe::names`] lists for `depth` hidden layers and `k` inputs,
-    /// computed without building them (as f64, so sizes far past memory do not overflow).
-    pub fn value_count(&self, depth: usize, k: usize) -> f64 {
-        let (l, k) = (depth as f64, k as f64);
-        let mut d = self.geometry_names().len() as f64;
-        if self.output {
-            d += k;
-        }
-        if self.ntk {
-            d += k * (k + 1.0) / 2.0;
-        }
-        if self.sqnorm {
-            d += (l + 1.0) * k;
-        }
-        if self.jacobian {
-            d += k;
-        }
-        d
-    }
-
-    pub fn names(&self, spec: &NetworkSpec, k: usize) -> Vec<String> {
-        let mut names = Vec::new();
-        if self.output {
-            names.extend((0..k).map(|a| format!("output[{a}]")));
-        }
-        if self.ntk {
-            for a in 0..k {
-                for b in a..k {
-                    names.push(format!("ntk[{a},{b}]"));
-                }
-            }
-        }
-        if self.sqnorm {
-            for l in 1..=spec.depth() + 1 {
-                for a in 0..k {
-                    names.push(format!("sqnorm[{l},{a}]"));
-                }
-            }
-        }
-        if self.jacobian {
-            names.extend((0..k).map(|a| format!("jacobian_norm[{a}]")));
-        }
-        names.extend(self.geometry_names());
-        names
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -808,11 +633,23 @@ mod tests {
             g.names(&s, 1),
             vec!["output[0]", "length_distortion", "regions", "patterns"]
         );
-        assert_eq!(g.without_geometry().names(&s, 1), vec!["output[0]"]);
+        let geometry = PrimitiveSet::of(&[
+            Primitive::LengthDistortion,
+            Primitive::Regions,
+            Primitive::Patterns,
+        ]);
         assert_eq!(
-            g.only_geometry().geometry_names(),
-            vec!["length_distortion", "regions", "patterns"]
+            g.restricted(PrimitiveSet::of(&[Primitive::Output]))
+                .names(&s, 1),
+            vec!["output[0]"]
         );
+        assert_eq!(
+            g.restricted(geometry).to_string(),
+            "length_distortion,regions,patterns"
+        );
+        // Result files: one flag per family and the curve; read back exactly.
+        let json = serde_json::to_string(&g).unwrap();
+        assert_eq!(serde_json::from_str::<Observe>(&json).unwrap(), g);
         assert_eq!("circle".parse::<Curve>().unwrap(), Curve::Circle);
         assert_eq!("Segment".parse::<Curve>().unwrap(), Curve::Segment);
         assert!("square".parse::<Curve>().is_err());

@@ -9,7 +9,7 @@
 use crate::activation::LayerActivation;
 use crate::stream::{fill_row, network_stream, tag, Purpose};
 use crate::{Problem, SamplerError};
-use randnet_problem::{Parameterization, WeightLaw};
+use randnet_problem::{Parameterization, Primitive, WeightLaw};
 
 /// Per-thread budget for keeping one network's weights between the passes.
 pub const WEIGHT_CACHE_BYTES: usize = 256 << 20;
@@ -60,7 +60,11 @@ impl DenseEngine {
             widths,
             acts,
             cache_weights: weight_bytes <= WEIGHT_CACHE_BYTES,
-            cols: if problem.observe.jacobian { 2 * k } else { k },
+            cols: if problem.observe.needs(Primitive::JacobianNorm) {
+                2 * k
+            } else {
+                k
+            },
         })
     }
 
@@ -121,7 +125,7 @@ impl DenseEngine {
             key,
             net32,
             &self.problem.inputs,
-            observe.jacobian,
+            observe.needs(Primitive::JacobianNorm),
             &mut s.row,
             &mut s.layer_in[0],
         );
@@ -178,7 +182,7 @@ impl DenseEngine {
                     s.z[at] = if residual { s.z_prev[at] + h } else { h };
                 }
             }
-            if observe.sqnorm {
+            if observe.needs(Primitive::Sqnorm) {
                 for a in 0..k {
                     let za = &s.z[a * n_out..(a + 1) * n_out];
                     sqnorms.push(dot(za, za) / n_out as f64);
@@ -203,13 +207,13 @@ impl DenseEngine {
 
         let mut o = 0;
         let readout = &s.z;
-        if observe.output {
+        if observe.needs(Primitive::Output) {
             for a in 0..k {
                 out[o] = readout[a * self.widths[depth + 1]];
                 o += 1;
             }
         }
-        if observe.ntk {
+        if observe.needs(Primitive::Ntk) {
             let ntk = self.ntk(key, net32, s);
             for a in 0..k {
                 for b in a..k {
@@ -218,11 +222,11 @@ impl DenseEngine {
                 }
             }
         }
-        if observe.sqnorm {
+        if observe.needs(Primitive::Sqnorm) {
             out[o..o + sqnorms.len()].copy_from_slice(&sqnorms);
             o += sqnorms.len();
         }
-        if observe.jacobian {
+        if observe.needs(Primitive::JacobianNorm) {
             let n_out = self.widths[depth + 1];
             for a in 0..k {
                 let t = &s.z[(k + a) * n_out..(k + a + 1) * n_out];
@@ -361,5 +365,60 @@ impl crate::NetworkEngine for DenseEngine {
     }
     fn method(&self) -> &'static str {
         "dense"
+    }
+}
+
+/// The dense engine on the CPU, as registered in [`crate::plan::ENGINES`].
+pub struct DenseCpu;
+
+impl crate::plan::Engine for DenseCpu {
+    fn name(&self) -> &'static str {
+        "dense"
+    }
+
+    fn device(&self) -> crate::plan::Device {
+        crate::plan::Device::Cpu
+    }
+
+    fn primitives(&self) -> randnet_problem::PrimitiveSet {
+        crate::plan::POINTWISE
+    }
+
+    /// Every pointwise problem. Its model: ~2 ns per weight and column (the weight's own normal
+    /// counted as a column), n_{l-1} n_l (c + 1) per layer, fitted so that it meets the
+    /// matrix-free model where they were measured to cross, at n = 4c (docs/engines.md).
+    fn supports(
+        &self,
+        problem: &Problem,
+        request: &crate::plan::Request,
+        env: &crate::plan::Env,
+    ) -> Result<crate::plan::Cost, String> {
+        if request.method.is_none() && crate::plan::matrix_free_pays(problem) {
+            return Err("the matrix-free engine is faster here (docs/engines.md)".into());
+        }
+        let c = crate::plan::columns(problem) as f64;
+        let work: f64 = problem
+            .spec
+            .layer_widths()
+            .windows(2)
+            .map(|w| (w[0] * w[1]) as f64 * (c + 1.0))
+            .sum();
+        Ok(crate::plan::Cost {
+            networks_per_second: env.threads as f64 / (2e-9 * work.max(1.0)),
+        })
+    }
+
+    fn build(
+        &self,
+        problem: &Problem,
+        env: &crate::plan::Env,
+    ) -> Result<Box<dyn crate::BatchSampler>, SamplerError> {
+        let sampler = crate::CpuDense::new(problem)?;
+        crate::plan::check_memory_for(
+            sampler.engine().scratch_bytes() as f64 * env.threads as f64,
+            "this network needs",
+            "use a smaller width or depth",
+        )?;
+        Ok(Box::new(sampler))
     }
 }

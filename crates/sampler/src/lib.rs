@@ -11,16 +11,19 @@ pub mod activation;
 pub mod dense;
 pub mod fastmath;
 pub mod geometry;
+#[cfg(feature = "gpu")]
 pub mod gpu;
 pub mod inputs;
 pub mod philox;
+pub mod plan;
 pub mod stream;
 
-use randnet_problem::{NetworkSpec, Observe, SpecError};
+use randnet_problem::{Layout, NetworkSpec, Observe, SpecError};
 use rayon::prelude::*;
 
 pub use dense::DenseEngine;
 pub use geometry::{CurveTrace, GeometryEngine, GeometryScratch, PatternsMethod};
+#[cfg(feature = "gpu")]
 pub use gpu::{AdapterPreference, GpuContext, GpuDense, GpuMatrixFree};
 
 /// Errors of the engines.
@@ -74,13 +77,21 @@ impl Problem {
         Ok(())
     }
 
-    /// Observable names (README, "Observables"), in the order engines write values.
+    /// Observable names (README, "Observables"), in output order.
     pub fn names(&self) -> Vec<String> {
         self.observe.names(&self.spec, self.inputs.len())
     }
 
+    /// Where every primitive and value of this problem sits (built from the registry).
+    pub fn layout(&self) -> Layout {
+        self.observe.layout(&self.spec, self.inputs.len())
+    }
+
+    /// Primitive values per network: what engines write.
     pub fn n_values(&self) -> usize {
-        self.names().len()
+        self.observe
+            .primitives()
+            .len(self.spec.depth(), self.inputs.len())
     }
 }
 
@@ -99,8 +110,8 @@ pub trait BatchSampler {
     ) -> Result<(), SamplerError>;
     /// "cpu" or "gpu".
     fn backend(&self) -> &'static str;
-    /// "dense" or "matrix-free".
-    fn method(&self) -> &'static str;
+    /// The engine's name ("dense", "matrix-free", "exact", joined engines "dense+exact").
+    fn method(&self) -> &str;
     /// Networks per call that keep this engine busy (GPU engines want several dispatch chunks
     /// per call); `None` leaves the choice to the caller.
     fn preferred_batch(&self) -> Option<usize> {
@@ -178,7 +189,7 @@ impl<E: NetworkEngine> BatchSampler for Cpu<E> {
         "cpu"
     }
 
-    fn method(&self) -> &'static str {
+    fn method(&self) -> &str {
         self.engine.method()
     }
 
@@ -193,66 +204,3 @@ pub type CpuDense = Cpu<DenseEngine>;
 pub type CpuMatrixFree = Cpu<MatrixFreeEngine>;
 /// Exact geometry (regions, length distortion, patterns) on the CPU.
 pub type CpuGeometry = Cpu<GeometryEngine>;
-
-/// Two engines side by side: per network, the values of `first` then those of `second` (the
-/// pointwise observables of one engine, the geometry observables of another, which
-/// [`randnet_problem::Observe::names`] lists last). Both draw the same networks from the stream.
-pub struct Combined {
-    first: Box<dyn BatchSampler>,
-    second: Box<dyn BatchSampler>,
-    method: &'static str,
-    buf: (Vec<f64>, Vec<f64>),
-}
-
-impl Combined {
-    pub fn new(first: Box<dyn BatchSampler>, second: Box<dyn BatchSampler>) -> Self {
-        // One short string per engine pair for the lifetime of the process.
-        let method: &'static str =
-            Box::leak(format!("{}+{}", first.method(), second.method()).into_boxed_str());
-        Combined {
-            first,
-            second,
-            method,
-            buf: (Vec::new(), Vec::new()),
-        }
-    }
-}
-
-impl BatchSampler for Combined {
-    fn n_values(&self) -> usize {
-        self.first.n_values() + self.second.n_values()
-    }
-
-    fn sample_batch(
-        &mut self,
-        start: u64,
-        count: usize,
-        out: &mut [f64],
-    ) -> Result<(), SamplerError> {
-        let (da, db) = (self.first.n_values(), self.second.n_values());
-        self.buf.0.resize(count * da, 0.0);
-        self.buf.1.resize(count * db, 0.0);
-        self.first.sample_batch(start, count, &mut self.buf.0)?;
-        self.second.sample_batch(start, count, &mut self.buf.1)?;
-        for (i, row) in out[..count * (da + db)]
-            .chunks_exact_mut(da + db)
-            .enumerate()
-        {
-            row[..da].copy_from_slice(&self.buf.0[i * da..(i + 1) * da]);
-            row[da..].copy_from_slice(&self.buf.1[i * db..(i + 1) * db]);
-        }
-        Ok(())
-    }
-
-    fn backend(&self) -> &'static str {
-        self.first.backend()
-    }
-
-    fn method(&self) -> &'static str {
-        self.method
-    }
-
-    fn preferred_batch(&self) -> Option<usize> {
-        self.first.preferred_batch()
-    }
-}

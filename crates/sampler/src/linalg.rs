@@ -14,7 +14,8 @@
 /// `λ <= 1e-10 λ_max` carry at most a fraction `sqrt(1e-10) = 1e-5` of the columns' norm.
 pub const RANK_RTOL: f64 = 1e-10;
 
-/// Maximum number of Jacobi sweeps; 6-10 suffice for n <= 32 at full precision.
+/// Maximum number of Jacobi sweeps; 6-10 suffice for n <= 32 at full precision. The f32 GPU
+/// twin stops at 16 (`gpu::matrix_free::MAX_SWEEPS_F32`, which says why the two differ).
 const MAX_SWEEPS: usize = 64;
 
 /// Eigendecomposition of the symmetric `n x n` matrix `a` (row-major; destroyed) by cyclic

@@ -41,7 +41,7 @@ use crate::activation::LayerActivation;
 use crate::linalg::PsdFactor;
 use crate::stream::{fill_row, network_stream, tag, Purpose};
 use crate::{Problem, SamplerError};
-use randnet_problem::{Parameterization, WeightLaw};
+use randnet_problem::{Parameterization, Primitive, WeightLaw};
 
 /// The matrix-free engine for one problem; immutable and shared between threads.
 #[derive(Debug, Clone)]
@@ -201,7 +201,11 @@ impl MatrixFreeEngine {
             widths,
             acts,
             k,
-            cols: if problem.observe.jacobian { 2 * k } else { k },
+            cols: if problem.observe.needs(Primitive::JacobianNorm) {
+                2 * k
+            } else {
+                k
+            },
         })
     }
 
@@ -220,7 +224,7 @@ impl MatrixFreeEngine {
     pub fn scratch(&self) -> MatrixFreeScratch {
         let l = self.widths.len();
         let (k, c) = (self.k, self.cols);
-        let keep = self.problem.observe.ntk;
+        let keep = self.problem.observe.needs(Primitive::Ntk);
         let nmax = self.widths.iter().copied().max().unwrap_or(0);
         let rows = nmax + 1;
         MatrixFreeScratch {
@@ -309,7 +313,7 @@ impl MatrixFreeEngine {
             key,
             net32,
             &self.problem.inputs,
-            observe.jacobian,
+            observe.needs(Primitive::JacobianNorm),
             &mut s.u,
             &mut s.layer_in[0],
         );
@@ -318,7 +322,7 @@ impl MatrixFreeEngine {
             let (n_in, n_out) = (self.widths[l - 1], self.widths[l]);
             let scale2 = spec.cw / n_in as f64;
             let residual = spec.is_residual_layer(l);
-            let keep = observe.ntk && l >= 2;
+            let keep = observe.needs(Primitive::Ntk) && l >= 2;
             std::mem::swap(&mut s.z, &mut s.z_prev);
 
             // Gram matrix AᵀA: c (c + 1) / 2 dot products of length n_in.
@@ -397,7 +401,7 @@ impl MatrixFreeEngine {
                 &s.z[..nc]
             };
 
-            if observe.sqnorm {
+            if observe.needs(Primitive::Sqnorm) {
                 for a in 0..k {
                     let za = &z[a * n_out..(a + 1) * n_out];
                     s.sqnorms.push(dot(za, za) / n_out as f64);
@@ -423,13 +427,13 @@ impl MatrixFreeEngine {
 
         let n_last = self.widths[depth + 1];
         let mut o = 0;
-        if observe.output {
+        if observe.needs(Primitive::Output) {
             for a in 0..k {
                 out[o] = s.z[a * n_last];
                 o += 1;
             }
         }
-        if observe.ntk {
+        if observe.needs(Primitive::Ntk) {
             self.ntk(key, net32, s);
             for a in 0..k {
                 for b in a..k {
@@ -438,11 +442,11 @@ impl MatrixFreeEngine {
                 }
             }
         }
-        if observe.sqnorm {
+        if observe.needs(Primitive::Sqnorm) {
             out[o..o + s.sqnorms.len()].copy_from_slice(&s.sqnorms);
             o += s.sqnorms.len();
         }
-        if observe.jacobian {
+        if observe.needs(Primitive::JacobianNorm) {
             for a in 0..k {
                 let t = &s.z[(k + a) * n_last..(k + a + 1) * n_last];
                 out[o] = dot(t, t).sqrt();
@@ -664,5 +668,60 @@ impl crate::NetworkEngine for MatrixFreeEngine {
         // A network costs O(L n c^2): tens of microseconds at config A, so batches must be large
         // for rayon's fork/join and the per-batch scratch to vanish (docs/engines.md).
         Some(2048)
+    }
+}
+
+/// The matrix-free engine on the CPU, as registered in [`crate::plan::ENGINES`].
+pub struct MatrixFreeCpu;
+
+impl crate::plan::Engine for MatrixFreeCpu {
+    fn name(&self) -> &'static str {
+        "matrix-free"
+    }
+
+    fn device(&self) -> crate::plan::Device {
+        crate::plan::Device::Cpu
+    }
+
+    fn primitives(&self) -> randnet_problem::PrimitiveSet {
+        crate::plan::POINTWISE
+    }
+
+    /// Gaussian weights; under `--method auto` only where it was measured faster than dense
+    /// ([`crate::plan::matrix_free_pays`]). Its model: ~8 ns per unit of n_l (c^2 + c) work per
+    /// thread (docs/performance.md).
+    fn supports(
+        &self,
+        problem: &Problem,
+        request: &crate::plan::Request,
+        env: &crate::plan::Env,
+    ) -> Result<crate::plan::Cost, String> {
+        if problem.spec.weights != WeightLaw::Gaussian {
+            return Err(format!(
+                "the matrix-free method needs Gaussian weights (got {}); use --method dense",
+                problem.spec.weights
+            ));
+        }
+        if request.method.is_none() && !crate::plan::matrix_free_pays(problem) {
+            return Err("the dense engine is faster here (docs/engines.md)".into());
+        }
+        Ok(crate::plan::Cost {
+            networks_per_second: env.threads as f64
+                / (8e-9 * crate::plan::matrix_free_units(problem)),
+        })
+    }
+
+    fn build(
+        &self,
+        problem: &Problem,
+        env: &crate::plan::Env,
+    ) -> Result<Box<dyn crate::BatchSampler>, SamplerError> {
+        let sampler = crate::CpuMatrixFree::new(problem)?;
+        crate::plan::check_memory_for(
+            sampler.engine().scratch_bytes() as f64 * env.threads as f64,
+            "this network needs",
+            "use a smaller width or depth",
+        )?;
+        Ok(Box::new(sampler))
     }
 }

@@ -6,10 +6,16 @@
 //! this way). The WGSL twin is `shaders/philox.wgsl`; both are pinned by the Random123
 //! known-answer vectors below.
 
-const M0: u32 = 0xD251_1F53;
-const M1: u32 = 0xCD9E_8D57;
-const W0: u32 = 0x9E37_79B9;
-const W1: u32 = 0xBB67_AE85;
+// The multipliers and Weyl key increments of Philox4x32 (public: the WGSL twin's copies are
+// generated from these, crates/sampler/src/gpu/wgsl_constants.rs).
+/// Round multiplier of counter word 0.
+pub const M0: u32 = 0xD251_1F53;
+/// Round multiplier of counter word 2.
+pub const M1: u32 = 0xCD9E_8D57;
+/// Key increment of key word 0 (golden ratio).
+pub const W0: u32 = 0x9E37_79B9;
+/// Key increment of key word 1 (sqrt(3) - 1).
+pub const W1: u32 = 0xBB67_AE85;
 
 #[inline(always)]
 fn mulhilo(a: u32, b: u32) -> (u32, u32) {

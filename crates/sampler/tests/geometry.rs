@@ -5,37 +5,29 @@
 //! Sweeps and the benchmark of docs/geometry.md are the #[ignore]d tests at the end:
 //! `cargo test -p randnet-sampler --release --test geometry -- --ignored --nocapture`.
 
+use randnet_problem::{Curve, Family, NetworkSpec, Observe, Residual, WeightLaw};
 use randnet_sampler::activation::LayerActivation;
 use randnet_sampler::stream::{fill_row, network_stream, tag, Purpose};
 use randnet_sampler::{
     BatchSampler, CpuDense, CpuGeometry, GeometryEngine, PatternsMethod, Problem,
 };
-use randnet_problem::{Curve, NetworkSpec, Observe, Parameterization, Residual, WeightLaw};
 use std::collections::HashSet;
 use std::f64::consts::TAU;
 
 fn spec(n0: usize, hidden: Vec<usize>, nout: usize, act: &str, cb: f64) -> NetworkSpec {
-    NetworkSpec::new(
-        n0,
-        hidden,
-        nout,
-        act.parse().unwrap(),
-        None,
-        cb,
-        Parameterization::Ntk,
-        None,
-        WeightLaw::Gaussian,
-    )
-    .unwrap()
+    NetworkSpec::builder(n0, hidden)
+        .output_dim(nout)
+        .activation(act.parse().unwrap())
+        .cb(cb)
+        .build()
+        .unwrap()
 }
 
 fn geo(curve: Curve) -> Observe {
-    Observe {
-        length_distortion: true,
-        regions: true,
-        curve,
-        ..Observe::NONE
-    }
+    Observe::NONE
+        .with(Family::LengthDistortion)
+        .with(Family::Regions)
+        .on_curve(curve)
 }
 
 fn problem(spec: NetworkSpec, inputs: Vec<Vec<f64>>, observe: Observe, seed: u64) -> Problem {
@@ -177,10 +169,7 @@ fn same_weights_and_values_as_the_dense_engine() {
             let p = problem(sp.clone(), xs.clone(), geo(curve), 11);
             let g = GeometryEngine::new(&p).unwrap();
             let mut dp = p.clone();
-            dp.observe = Observe {
-                output: true,
-                ..Observe::NONE
-            };
+            dp.observe = Observe::NONE.with(Family::Output);
             let mut dense = CpuDense::new(&dp).unwrap();
             let mut out = vec![0.0; 2 * 8];
             dense.sample_batch(0, 8, &mut out).unwrap();
@@ -335,10 +324,7 @@ fn exact_2d_counts_agree_with_grid_hash() {
     ] {
         let sp = spec(3, hidden, 1, act, cb);
         let xs = inputs(3, 3);
-        let obs = Observe {
-            patterns: true,
-            ..Observe::NONE
-        };
+        let obs = Observe::NONE.with(Family::Patterns);
         let p = problem(sp.clone(), xs.clone(), obs, 9);
         let g = GeometryEngine::new(&p).unwrap();
         assert_eq!(g.patterns_method(), PatternsMethod::Exact);
@@ -554,10 +540,7 @@ fn smooth_activations_use_converged_polylines() {
     // (error ~ 1e-10): tolerance 1e-5. regions and patterns are refused.
     let sp = spec(4, vec![8, 8], 1, "tanh", 0.1);
     let xs = inputs(4, 3);
-    let obs = Observe {
-        length_distortion: true,
-        ..Observe::NONE
-    };
+    let obs = Observe::NONE.with(Family::LengthDistortion);
     let p = problem(sp.clone(), xs.clone(), obs, 2);
     let mut g = CpuGeometry::new(&p).unwrap();
     assert_eq!(g.method(), "polyline");
@@ -601,10 +584,7 @@ fn bad_geometry_problems_are_refused() {
     let two = problem(
         sp.clone(),
         inputs(3, 2),
-        Observe {
-            patterns: true,
-            ..Observe::NONE
-        },
+        Observe::NONE.with(Family::Patterns),
         1,
     );
     assert!(GeometryEngine::new(&two).is_err());
@@ -623,15 +603,7 @@ fn bad_geometry_problems_are_refused() {
         1,
     );
     assert!(GeometryEngine::new(&same).is_err());
-    let none = problem(
-        sp,
-        inputs(3, 2),
-        Observe {
-            output: true,
-            ..Observe::NONE
-        },
-        1,
-    );
+    let none = problem(sp, inputs(3, 2), Observe::NONE.with(Family::Output), 1);
     assert!(GeometryEngine::new(&none).is_err());
 }
 
@@ -655,9 +627,15 @@ fn run(p: &Problem, nets: usize) -> Vec<f64> {
 }
 
 fn theory(p: &Problem, name: &str, stat: &str) -> f64 {
-    randnet_theory::geometry::predict(&p.spec, &p.inputs, p.observe.curve, name, stat)
-        .unwrap_or_else(|| panic!("no theory for {name} {stat}"))
-        .value
+    randnet_theory::geometry::predict(
+        &p.spec,
+        &p.inputs,
+        p.observe.curve,
+        &name.parse().unwrap(),
+        stat,
+    )
+    .unwrap_or_else(|| panic!("no theory for {name} {stat}"))
+    .value
 }
 
 #[test]
@@ -672,11 +650,7 @@ fn one_layer_regions_match_closed_form() {
             let p = problem(
                 sp,
                 xs,
-                Observe {
-                    regions: true,
-                    curve,
-                    ..Observe::NONE
-                },
+                Observe::NONE.with(Family::Regions).on_curve(curve),
                 17,
             );
             let nets = 4000;
@@ -710,15 +684,7 @@ fn one_layer_patterns_match_closed_form() {
             vec![-0.5, 1.2, 0.1],
             vec![0.2, -0.4, 1.3],
         ];
-        let p = problem(
-            sp,
-            xs,
-            Observe {
-                patterns: true,
-                ..Observe::NONE
-            },
-            23,
-        );
+        let p = problem(sp, xs, Observe::NONE.with(Family::Patterns), 23);
         let out = run(&p, 1500);
         let (m, se) = mean_se(&out, 1, 0);
         let want = theory(&p, "patterns", "mean");
@@ -745,18 +711,14 @@ fn zero_bias_length_distortion_equals_jacobian_law() {
             let p = problem(
                 sp.clone(),
                 xs.clone(),
-                Observe {
-                    length_distortion: true,
-                    curve,
-                    ..Observe::NONE
-                },
+                Observe::NONE.with(Family::LengthDistortion).on_curve(curve),
                 29,
             );
             let out = run(&p, 3000);
             let (m, se) = mean_se(&out, 1, 0);
             let want = theory(&p, "length_distortion", "mean");
             if act == "relu" {
-                let j = randnet_theory::predict(&sp, &xs, "jacobian_norm[0]", "mean")
+                let j = randnet_theory::predict_named(&sp, &xs, "jacobian_norm[0]", "mean")
                     .unwrap()
                     .value;
                 assert!((want - j).abs() < 1e-12 * j);
@@ -795,15 +757,7 @@ fn sweep_regions_vs_neurons() {
                 }
                 let n = total / depth;
                 let sp = spec(8, vec![n; depth], 1, "relu", cb);
-                let p = problem(
-                    sp,
-                    unit_inputs(8),
-                    Observe {
-                        regions: true,
-                        ..Observe::NONE
-                    },
-                    1,
-                );
+                let p = problem(sp, unit_inputs(8), Observe::NONE.with(Family::Regions), 1);
                 let out = run(&p, 400);
                 let (m, se) = mean_se(&out, 1, 0);
                 let th = theory(&p, "regions", "mean");
@@ -826,10 +780,7 @@ fn sweep_length_vs_depth() {
             let p = problem(
                 sp,
                 unit_inputs(8),
-                Observe {
-                    length_distortion: true,
-                    ..Observe::NONE
-                },
+                Observe::NONE.with(Family::LengthDistortion),
                 2,
             );
             let out = run(&p, 1000);
@@ -838,7 +789,7 @@ fn sweep_length_vs_depth() {
                 &p.spec,
                 &p.inputs,
                 Curve::Segment,
-                "length_distortion",
+                &randnet_problem::Observable::LengthDistortion,
                 "mean",
             )
             .map(|p| format!("{:.4}", p.value))

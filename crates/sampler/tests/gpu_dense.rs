@@ -13,23 +13,23 @@
 //! slope on the GPU; at these sizes that has probability ~1e-4 per test and did not occur.
 //! Every test skips (prints a message and returns) when the machine has no GPU adapter at all.
 
+#![cfg(feature = "gpu")]
+
+use randnet_problem::{
+    Activation, Family, InputSpec, NetworkSpec, Observe, Parameterization, Residual, WeightLaw,
+};
 use randnet_sampler::gpu::{AdapterPreference, GpuContext, GpuDense, GpuDenseOptions};
 use randnet_sampler::inputs::resolve_inputs;
 use randnet_sampler::{BatchSampler, CpuDense, Problem};
-use randnet_problem::{
-    Activation, InputSpec, NetworkSpec, Observe, Parameterization, Residual, WeightLaw,
-};
 
 mod common;
 use common::ctx;
 
-const ALL: Observe = Observe {
-    output: true,
-    ntk: true,
-    sqnorm: true,
-    jacobian: true,
-    ..Observe::NONE
-};
+const ALL: Observe = Observe::NONE
+    .with(Family::Output)
+    .with(Family::Ntk)
+    .with(Family::Sqnorm)
+    .with(Family::JacobianNorm);
 
 struct Case {
     n0: usize,
@@ -228,19 +228,11 @@ fn weight_laws() {
 fn no_hidden_layer_and_observable_subsets() {
     check(&Case::new("relu", vec![], 2));
     for observe in [
-        Observe {
-            output: true,
-            ..Default::default()
-        },
-        Observe {
-            sqnorm: true,
-            jacobian: true,
-            ..Default::default()
-        },
-        Observe {
-            ntk: true,
-            ..Default::default()
-        },
+        Observe::NONE.with(Family::Output),
+        Observe::NONE
+            .with(Family::Sqnorm)
+            .with(Family::JacobianNorm),
+        Observe::NONE.with(Family::Ntk),
     ] {
         let mut c = Case::new("swish", vec![29, 29, 29], 2);
         c.observe = observe;
@@ -261,12 +253,10 @@ fn debug_env() {
     let mut c = Case::new(&act, vec![v("W", 256); v("L", 16)], v("K", 4));
     c.n0 = v("N0", 16);
     if v("ALL", 0) == 0 {
-        c.observe = Observe {
-            output: true,
-            ntk: v("NTK", 1) == 1,
-            sqnorm: v("SQ", 0) == 1,
-            ..Default::default()
-        };
+        c.observe = Observe::NONE
+            .with(Family::Output)
+            .with_if(Family::Ntk, v("NTK", 1) == 1)
+            .with_if(Family::Sqnorm, v("SQ", 0) == 1);
     }
     check_with(&c, 0, v("M", 4), GpuDenseOptions::default());
 }
@@ -405,11 +395,7 @@ fn acceptance_config_smoke() {
         .unwrap_or(256);
     let mut c = Case::new("relu", vec![256; 16], 4);
     c.n0 = 16;
-    c.observe = Observe {
-        output: true,
-        ntk: true,
-        ..Default::default()
-    };
+    c.observe = Observe::NONE.with(Family::Output).with(Family::Ntk);
     let problem = c.problem();
     let d = problem.n_values();
     let mut eng = GpuDense::new(ctx, &problem).unwrap();

@@ -12,19 +12,19 @@
 //! later stream index, so per-network values legitimately differ.
 //! Every test skips (prints SKIP and returns) when the machine has no GPU adapter.
 
+#![cfg(feature = "gpu")]
+
+use randnet_problem::{
+    Activation, Family, InputSpec, NetworkSpec, Observe, Parameterization, WeightLaw,
+};
 use randnet_sampler::gpu::{GpuContext, GpuMatrixFree};
 use randnet_sampler::inputs::resolve_inputs;
 use randnet_sampler::{BatchSampler, MatrixFreeEngine, NetworkEngine, Problem, SamplerError};
-use randnet_problem::{Activation, InputSpec, NetworkSpec, Observe, Parameterization, WeightLaw};
 
 mod common;
 use common::ctx;
 
-const OUT_NTK: Observe = Observe {
-    output: true,
-    ntk: true,
-    ..Observe::NONE
-};
+const OUT_NTK: Observe = Observe::NONE.with(Family::Output).with(Family::Ntk);
 
 fn problem(
     act: &str,
@@ -155,37 +155,21 @@ fn output_only_and_ntk_only() {
         vec![37, 100],
         2,
         0.1,
-        Observe {
-            output: true,
-            ..Observe::NONE
-        },
+        Observe::NONE.with(Family::Output),
     );
     check(
         "erf",
         vec![37, 100],
         3,
         0.0,
-        Observe {
-            ntk: true,
-            ..Observe::NONE
-        },
+        Observe::NONE.with(Family::Ntk),
     );
 }
 
 #[test]
 fn unsupported_observables_are_refused() {
     let Some(ctx) = ctx() else { return };
-    let p = problem(
-        "tanh",
-        vec![20],
-        2,
-        0.0,
-        Observe {
-            sqnorm: true,
-            ..OUT_NTK
-        },
-        1,
-    );
+    let p = problem("tanh", vec![20], 2, 0.0, OUT_NTK.with(Family::Sqnorm), 1);
     assert!(matches!(
         GpuMatrixFree::new(ctx, &p),
         Err(SamplerError::Unsupported(_))
@@ -195,10 +179,7 @@ fn unsupported_observables_are_refused() {
         vec![20],
         2,
         0.0,
-        Observe {
-            jacobian: true,
-            ..OUT_NTK
-        },
+        OUT_NTK.with(Family::JacobianNorm),
         1,
     );
     assert!(matches!(

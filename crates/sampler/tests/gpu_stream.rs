@@ -5,10 +5,12 @@
 //! Every test skips (prints a message and returns) when the machine has no GPU adapter at all;
 //! CI installs Mesa's lavapipe, so there they run.
 
+#![cfg(feature = "gpu")]
+
+use randnet_problem::WeightLaw;
 use randnet_sampler::activation::LayerActivation;
 use randnet_sampler::philox::{key_of_seed, philox4x32_10};
 use randnet_sampler::stream::{network_key, normals4, tag, values4, Purpose};
-use randnet_problem::WeightLaw;
 
 mod common;
 use common::ctx;

@@ -24,8 +24,10 @@
 // `!(z <= Z_MAX)` on purpose: a NaN statistic must fail.
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
 
+use randnet_problem::{
+    Activation, Family, NetworkSpec, Observe, Parameterization, Residual, WeightLaw,
+};
 use randnet_sampler::{BatchSampler, CpuDense, CpuMatrixFree, Problem, SamplerError};
-use randnet_problem::{Activation, NetworkSpec, Observe, Parameterization, Residual, WeightLaw};
 
 const Z_MAX: f64 = 4.5;
 const KS_P_MIN: f64 = 1e-3;
@@ -63,28 +65,22 @@ impl Case {
     }
 
     fn problem(&self, seed: u64) -> Problem {
-        let spec = NetworkSpec::new(
-            self.n0,
-            self.hidden.clone(),
-            self.n_out,
-            self.activation,
-            None,
-            self.cb,
-            self.parameterization,
-            self.residual,
-            WeightLaw::Gaussian,
-        )
-        .unwrap();
+        let spec = NetworkSpec::builder(self.n0, self.hidden.clone())
+            .output_dim(self.n_out)
+            .activation(self.activation)
+            .cb(self.cb)
+            .parameterization(self.parameterization)
+            .residual(self.residual)
+            .build()
+            .unwrap();
         Problem {
             spec,
             inputs: self.inputs.clone(),
-            observe: Observe {
-                output: true,
-                ntk: true,
-                sqnorm: true,
-                jacobian: true,
-                ..Default::default()
-            },
+            observe: Observe::NONE
+                .with(Family::Output)
+                .with(Family::Ntk)
+                .with(Family::Sqnorm)
+                .with(Family::JacobianNorm),
             seed,
         }
     }
@@ -500,13 +496,7 @@ fn timing_config_a_and_width_scaling() {
         let mut c = Case::new("timing", 16, n, depth, 2);
         c.n_out = 1;
         let mut p = c.problem(1);
-        p.observe = Observe {
-            output: true,
-            ntk: true,
-            sqnorm: false,
-            jacobian: false,
-            ..Default::default()
-        };
+        p.observe = Observe::NONE.with(Family::Output).with(Family::Ntk);
         p
     };
     let rate = |s: &mut dyn BatchSampler, networks: usize| {
@@ -530,7 +520,7 @@ fn timing_config_a_and_width_scaling() {
     for jac in [false, true] {
         for n in [2usize, 4, 8, 16, 32, 64] {
             let mut p = problem(n, 8);
-            p.observe.jacobian = jac;
+            p.observe = p.observe.with_if(Family::JacobianNorm, jac);
             let networks = (400_000 / (n * n)).clamp(500, 50_000);
             let d = rate(&mut CpuDense::new(&p).unwrap(), networks);
             let m = rate(&mut CpuMatrixFree::new(&p).unwrap(), networks);

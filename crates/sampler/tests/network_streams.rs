@@ -4,9 +4,9 @@
 //! repeated network 3 exactly (the bug), and now differs in every value. Its new values are
 //! pinned too.
 
+use randnet_problem::{Curve, Family, InputSpec, NetworkSpec, Observe};
 use randnet_sampler::inputs::resolve_inputs;
 use randnet_sampler::{BatchSampler, CpuDense, CpuGeometry, CpuMatrixFree, Problem};
-use randnet_problem::{Curve, InputSpec, NetworkSpec, Observe, Parameterization, WeightLaw};
 
 const SEED: u64 = 0x5EED_0000_0000_002A;
 const LOW: u64 = 3;
@@ -14,18 +14,11 @@ const HIGH: u64 = (1 << 32) + 3;
 
 /// 3 -> 5 -> 4 -> 1 with bias (C_b = 0.1), K = 2 inputs drawn from the seed.
 fn problem(act: &str, observe: Observe) -> Problem {
-    let spec = NetworkSpec::new(
-        3,
-        vec![5, 4],
-        1,
-        act.parse().unwrap(),
-        None,
-        0.1,
-        Parameterization::Ntk,
-        None,
-        WeightLaw::Gaussian,
-    )
-    .unwrap();
+    let spec = NetworkSpec::builder(3, vec![5, 4])
+        .activation(act.parse().unwrap())
+        .cb(0.1)
+        .build()
+        .unwrap();
     Problem {
         inputs: resolve_inputs(&InputSpec::Random { count: 2 }, 3, SEED),
         spec,
@@ -35,13 +28,11 @@ fn problem(act: &str, observe: Observe) -> Problem {
 }
 
 /// output[0..2], ntk[0,0], ntk[0,1], ntk[1,1], sqnorm[1..=3, 0..2], jacobian_norm[0..2].
-const ALL: Observe = Observe {
-    output: true,
-    ntk: true,
-    sqnorm: true,
-    jacobian: true,
-    ..Observe::NONE
-};
+const ALL: Observe = Observe::NONE
+    .with(Family::Output)
+    .with(Family::Ntk)
+    .with(Family::Sqnorm)
+    .with(Family::JacobianNorm);
 
 fn values(sampler: &mut dyn BatchSampler, net: u64) -> Vec<u64> {
     let mut out = vec![0.0; sampler.n_values()];
@@ -143,12 +134,10 @@ fn matrix_free_beyond_2_pow_32() {
 
 #[test]
 fn geometry_beyond_2_pow_32() {
-    let geo = Observe {
-        length_distortion: true,
-        regions: true,
-        curve: Curve::Segment,
-        ..Observe::NONE
-    };
+    let geo = Observe::NONE
+        .with(Family::LengthDistortion)
+        .with(Family::Regions)
+        .on_curve(Curve::Segment);
     let mut e = CpuGeometry::new(&problem("relu", geo)).unwrap();
     // length_distortion, regions (5 and 3 linear pieces).
     check(

@@ -197,6 +197,12 @@ pub struct Accumulator {
     /// null reads back as +inf (the reliability flag is then false, the estimates unchanged).
     #[serde(default, deserialize_with = "overflowed_sums")]
     high_sums: Vec<f64>,
+    /// undefined[g * d + obs] = networks of group g without a value of `obs` (pushed as NaN:
+    /// an observable a network may lack, e.g. a logarithm of zero). Its estimates are
+    /// conditional on the value existing. Empty when no observable may be undefined (and in
+    /// files written before it existed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    undefined: Vec<u64>,
 }
 
 impl Accumulator {
@@ -251,6 +257,7 @@ impl Accumulator {
             obs_sums: vec![0.0; groups * d * OBS_SUMS],
             pair_sums: vec![0.0; groups * np * PAIR_SUMS],
             high_sums: vec![0.0; groups * d * HIGH_SUMS],
+            undefined: Vec::new(),
         })
     }
 
@@ -302,6 +309,17 @@ impl Accumulator {
                 self.high_sums.len()
             ));
         }
+        if !self.undefined.is_empty() {
+            if Some(self.undefined.len()) != want(self.d, 1) {
+                return bad(format!(
+                    "{} undefined counts, expected groups*d",
+                    self.undefined.len()
+                ));
+            }
+            if (0..self.groups * self.d).any(|i| self.undefined[i] > self.counts[i / self.d]) {
+                return bad("more networks without a value than networks in a group".into());
+            }
+        }
         if self
             .counts
             .iter()
@@ -322,7 +340,8 @@ impl Accumulator {
         Ok(())
     }
 
-    /// Adds one network's values (`values.len() == d`, all finite) to group `index % G`.
+    /// Adds one network's values (`values.len() == d`, finite, or NaN for a value the network
+    /// does not have; the observables of `pairs` must have values) to group `index % G`.
     ///
     /// # Panics
     /// If `values.len() != d`.
@@ -335,13 +354,20 @@ impl Accumulator {
             self.d
         );
         debug_assert!(
-            values.iter().all(|v| v.is_finite()),
-            "push: non-finite value"
+            values.iter().all(|v| v.is_finite() || v.is_nan()),
+            "push: infinite value"
         );
         let g = (index % self.groups as u64) as usize;
         self.counts[g] += 1;
         let base = g * self.d * OBS_SUMS;
         for (o, (&x, &s)) in values.iter().zip(&self.shifts).enumerate() {
+            if x.is_nan() {
+                if self.undefined.is_empty() {
+                    self.undefined = vec![0; self.groups * self.d];
+                }
+                self.undefined[g * self.d + o] += 1;
+                continue;
+            }
             let y = x - s;
             let sums = &mut self.obs_sums[base + o * OBS_SUMS..base + (o + 1) * OBS_SUMS];
             let mut p = y;
@@ -418,6 +444,14 @@ impl Accumulator {
         for (a, b) in self.pair_sums.iter_mut().zip(&other.pair_sums) {
             *a += b;
         }
+        if !other.undefined.is_empty() {
+            if self.undefined.is_empty() {
+                self.undefined = vec![0; self.groups * self.d];
+            }
+            for (a, b) in self.undefined.iter_mut().zip(&other.undefined) {
+                *a += b;
+            }
+        }
         // Either side written before the diagnostic existed: the merged sums cannot be complete.
         if self.high_sums.len() == other.high_sums.len() {
             for (a, b) in self.high_sums.iter_mut().zip(&other.high_sums) {
@@ -452,6 +486,27 @@ impl Accumulator {
     /// The number of jackknife groups `G`.
     pub fn groups(&self) -> usize {
         self.groups
+    }
+
+    /// Networks with a value of observable `obs` (all of [`Accumulator::count`] unless some
+    /// lack it).
+    pub fn count_of(&self, obs: usize) -> u64 {
+        self.count() - self.undefined(obs)
+    }
+
+    /// Networks without a value of observable `obs`.
+    pub fn undefined(&self, obs: usize) -> u64 {
+        if self.undefined.is_empty() {
+            return 0;
+        }
+        (0..self.groups)
+            .map(|g| self.undefined[g * self.d + obs])
+            .sum()
+    }
+
+    /// Networks of group `g` with a value of `obs`.
+    fn group_count_of(&self, obs: usize, g: usize) -> u64 {
+        self.counts[g] - self.undefined.get(g * self.d + obs).copied().unwrap_or(0)
     }
 
     /// Samples per jackknife group.
@@ -517,7 +572,7 @@ impl Accumulator {
 
     /// `v = [n_g, sum y, ..., sum y^6]` of group `g` for observable `obs`.
     fn fill_obs(&self, obs: usize, g: usize, v: &mut [f64]) {
-        v[0] = self.counts[g] as f64;
+        v[0] = self.group_count_of(obs, g) as f64;
         let off = (g * self.d + obs) * OBS_SUMS;
         v[1..].copy_from_slice(&self.obs_sums[off..off + OBS_SUMS]);
     }
@@ -530,7 +585,7 @@ impl Accumulator {
         }
         let mut s = [0.0; 13];
         for g in 0..self.groups {
-            s[0] += self.counts[g] as f64;
+            s[0] += self.group_count_of(obs, g) as f64;
             let off = (g * self.d + obs) * OBS_SUMS;
             for p in 0..OBS_SUMS {
                 s[1 + p] += self.obs_sums[off + p];
@@ -563,7 +618,7 @@ impl Accumulator {
     /// estimate with the reported standard error (docs/statistics.md, "Reliability").
     pub fn reliability(&self, obs: usize, stat: Statistic) -> Reliability {
         let e = self.estimate(obs, stat);
-        let m = self.count();
+        let m = self.count_of(obs);
         if m < stat.min_count() {
             return Reliability::no(
                 f64::NAN,
@@ -591,7 +646,7 @@ impl Accumulator {
         if p == 2 || sample.is_nan() {
             return sample;
         }
-        let m = self.count() as f64;
+        let m = self.count_of(obs) as f64;
         let g = |p: usize| -> f64 {
             let odd = |k: usize| (1..=k).step_by(2).map(|i| i as f64).product::<f64>();
             odd(p - 1).powi(2) / odd(2 * p - 1)

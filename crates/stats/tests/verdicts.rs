@@ -16,9 +16,9 @@
 use rand::{Rng, SeedableRng};
 use rand_distr::{ChiSquared, Distribution, StandardNormal};
 use rand_pcg::Pcg64Mcg;
-use randnet_problem::{Activation, NetworkSpec, Parameterization, WeightLaw};
+use randnet_problem::{Activation, NetworkSpec};
 use randnet_stats::{Accumulator, Statistic};
-use randnet_theory::{predict, Kind};
+use randnet_theory::{predict_named as predict, Kind};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 const N0: usize = 16;
@@ -68,18 +68,10 @@ fn spec(r: &Regime) -> NetworkSpec {
     } else {
         Activation::Linear
     };
-    NetworkSpec::new(
-        N0,
-        vec![r.width; r.depth],
-        1,
-        act,
-        None,
-        0.0,
-        Parameterization::Ntk,
-        None,
-        WeightLaw::Gaussian,
-    )
-    .unwrap()
+    NetworkSpec::builder(N0, vec![r.width; r.depth])
+        .activation(act)
+        .build()
+        .unwrap()
 }
 
 /// One draw of the readout unit from its exact law (‖x‖² = n0).

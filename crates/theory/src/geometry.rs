@@ -18,7 +18,7 @@
 //! Kac–Rice counting of region boundaries; Hanin, Jeong & Rolnick, "Deep ReLU networks preserve
 //! expected length" (arXiv 2102.10492); Hanin (arXiv 1801.03744) for the Jacobian product law.
 
-use crate::{exact, from_cumulants, quad, Kind, Prediction};
+use crate::{exact, from_cumulants, quad, Kind, Observable, Prediction};
 use randnet_problem::{Activation, Curve, NetworkSpec, WeightLaw};
 use std::f64::consts::{PI, TAU};
 
@@ -369,15 +369,15 @@ pub fn predict(
     spec: &NetworkSpec,
     xs: &[Vec<f64>],
     curve: Curve,
-    observable: &str,
+    observable: &Observable,
     statistic: &str,
 ) -> Option<Prediction> {
     if xs.iter().any(|x| x.len() != spec.input_dim) {
         return None;
     }
     let gaussian = spec.weights == WeightLaw::Gaussian;
-    match observable.trim() {
-        "regions" => {
+    match observable {
+        Observable::Regions => {
             if xs.len() < 2 {
                 return None;
             }
@@ -409,7 +409,7 @@ pub fn predict(
                 Kind::InfiniteWidth,
             )
         }
-        "length_distortion" => {
+        Observable::LengthDistortion => {
             if xs.len() < 2 || statistic != "mean" {
                 return None;
             }
@@ -418,7 +418,7 @@ pub fn predict(
             }
             Prediction::new(length_distortion_mean(spec)?, Kind::Exact)
         }
-        "patterns" => {
+        Observable::Patterns => {
             if xs.len() < 3 {
                 return None;
             }
@@ -498,10 +498,17 @@ mod tests {
     fn length_prediction_equals_jacobian_mean() {
         let s = spec("relu", vec![8, 6, 9], 0.0, 2);
         let xs = vec![vec![1.0, 0.0, 0.0, 0.0], vec![0.0, 1.0, 0.0, 0.0]];
-        let a = predict(&s, &xs, Curve::Segment, "length_distortion", "mean").unwrap();
-        let b = crate::predict(&s, &xs, "jacobian_norm[0]", "mean").unwrap();
+        let a = predict(
+            &s,
+            &xs,
+            Curve::Segment,
+            &Observable::LengthDistortion,
+            "mean",
+        )
+        .unwrap();
+        let b = crate::predict_named(&s, &xs, "jacobian_norm[0]", "mean").unwrap();
         assert!((a.value - b.value).abs() < 1e-12 * b.value);
-        let c = crate::predict(&s, &xs, "length_distortion", "mean").unwrap();
+        let c = crate::predict_named(&s, &xs, "length_distortion", "mean").unwrap();
         assert_eq!(a, c);
         let mut r = s.clone();
         r.residual = Some(Residual::Alpha(0.5));
@@ -518,21 +525,21 @@ mod tests {
             vec![0.0, 0.0, 1.0, 0.0],
         ];
         assert_eq!(
-            predict(&s, &xs, Curve::Segment, "regions", "mean")
+            predict(&s, &xs, Curve::Segment, &Observable::Regions, "mean")
                 .unwrap()
                 .value,
             1.0
         );
         assert_eq!(
-            predict(&s, &xs, Curve::Segment, "patterns", "variance")
+            predict(&s, &xs, Curve::Segment, &Observable::Patterns, "variance")
                 .unwrap()
                 .value,
             0.0
         );
         let c = spec("relu", vec![7], 0.0, 1);
-        let p = predict(&c, &xs, Curve::Circle, "regions", "mean").unwrap();
+        let p = predict(&c, &xs, Curve::Circle, &Observable::Regions, "mean").unwrap();
         assert!((p.value - 14.0).abs() < 1e-12);
-        let v = predict(&c, &xs, Curve::Circle, "regions", "variance").unwrap();
+        let v = predict(&c, &xs, Curve::Circle, &Observable::Regions, "variance").unwrap();
         assert!(v.value.abs() < 1e-9);
     }
 }

@@ -10,7 +10,8 @@
 //!
 //! Every formula is cited in its doc comment and derived in docs/theory.md.
 
-use randnet_problem::{Activation, NetworkSpec, Parameterization, WeightLaw};
+pub use randnet_problem::Observable;
+use randnet_problem::{Activation, Curve, NetworkSpec, Parameterization, WeightLaw};
 use serde::Serialize;
 
 pub mod exact;
@@ -81,38 +82,6 @@ pub fn cached_kernels(spec: &NetworkSpec, xs: &[Vec<f64>]) -> std::sync::Arc<Ker
         c.push((key, k.clone()));
     }
     k
-}
-
-/// A parsed observable name (README, "Observables").
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Observable {
-    Output(usize),
-    Ntk(usize, usize),
-    /// (layer l in 1..=L+1, input a)
-    Sqnorm(usize, usize),
-    JacobianNorm(usize),
-}
-
-impl Observable {
-    /// Parses "output[a]", "ntk[a,b]", "sqnorm[l,a]", "jacobian_norm[a]" (spaces allowed).
-    pub fn parse(s: &str) -> Option<Self> {
-        let s = s.trim();
-        let open = s.find('[')?;
-        let name = &s[..open];
-        let inner = s[open + 1..].strip_suffix(']')?;
-        let idx: Vec<usize> = inner
-            .split(',')
-            .map(|t| t.trim().parse::<usize>())
-            .collect::<Result<_, _>>()
-            .ok()?;
-        match (name, idx.as_slice()) {
-            ("output", [a]) => Some(Observable::Output(*a)),
-            ("ntk", [a, b]) => Some(Observable::Ntk(*a, *b)),
-            ("sqnorm", [l, a]) => Some(Observable::Sqnorm(*l, *a)),
-            ("jacobian_norm", [a]) => Some(Observable::JacobianNorm(*a)),
-            _ => None,
-        }
-    }
 }
 
 /// The statistics `predict` understands.
@@ -231,31 +200,95 @@ pub fn ntk_second_moment_ratio(spec: &NetworkSpec) -> Option<Prediction> {
 pub fn predict(
     spec: &NetworkSpec,
     xs: &[Vec<f64>],
+    curve: Curve,
+    observable: &Observable,
+    statistic: &str,
+) -> Result<Prediction, NoTheory> {
+    if !STATISTICS.contains(&statistic) {
+        return Err(NoTheory(format!(
+            "'{statistic}' is not a statistic theory predicts"
+        )));
+    }
+    if let Some(x) = xs.iter().find(|x| x.len() != spec.input_dim) {
+        return Err(NoTheory(format!(
+            "an input has {} coordinates, not n0 = {}",
+            x.len(),
+            spec.input_dim
+        )));
+    }
+    let (k, depth) = (xs.len(), spec.depth());
+    let exists = match *observable {
+        Observable::Output(a) | Observable::JacobianNorm(a) => a < k,
+        Observable::OutputPair(a, b) | Observable::Ntk(a, b) => a < k && b < k,
+        Observable::Sqnorm(l, a) => a < k && (1..=depth + 1).contains(&l),
+        Observable::LengthDistortion | Observable::Regions | Observable::Patterns => true,
+    };
+    if !exists {
+        return Err(NoTheory(format!(
+            "{observable} does not exist with {k} inputs and {depth} hidden layers"
+        )));
+    }
+    let p = if statistic == "relative_variance" {
+        relative_variance(spec, xs, curve, observable)
+    } else {
+        match observable {
+            Observable::LengthDistortion | Observable::Regions | Observable::Patterns => {
+                geometry::predict(spec, xs, curve, observable, statistic)
+            }
+            Observable::OutputPair(..) => None,
+            _ => pointwise(spec, xs, *observable, statistic),
+        }
+    };
+    p.ok_or_else(|| NoTheory::for_spec(spec, observable, statistic))
+}
+
+/// [`predict`] by names, along the segment: `observable` as [`Observable`] writes it
+/// (`"output[0]"`, `"ntk[0,1]"`, `"regions"`), `statistic` one of [`STATISTICS`]. None for a
+/// name that is not an observable and wherever [`predict`] has no prediction.
+pub fn predict_named(
+    spec: &NetworkSpec,
+    xs: &[Vec<f64>],
     observable: &str,
     statistic: &str,
 ) -> Option<Prediction> {
-    if !STATISTICS.contains(&statistic) {
-        return None;
+    let obs: Observable = observable.parse().ok()?;
+    predict(spec, xs, Curve::Segment, &obs, statistic).ok()
+}
+
+/// Why theory has no prediction for a statistic of an observable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoTheory(pub String);
+
+impl std::fmt::Display for NoTheory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
     }
-    if statistic == "relative_variance" {
-        return relative_variance(spec, xs, observable);
+}
+
+impl std::error::Error for NoTheory {}
+
+impl NoTheory {
+    /// No law in docs/theory.md §4 covers this statistic of this observable for `spec`.
+    fn for_spec(spec: &NetworkSpec, observable: &Observable, statistic: &str) -> Self {
+        NoTheory(format!(
+            "no law of the {statistic} of {observable} for {} activation, {} weights, L = {}, C_b = {}{} (docs/theory.md §4 lists what is predicted)",
+            spec.activation,
+            spec.weights,
+            spec.depth(),
+            spec.cb,
+            if spec.residual.is_some() { ", residual" } else { "" }
+        ))
     }
+}
+
+/// The pointwise families' predictions (docs/theory.md §4).
+fn pointwise(
+    spec: &NetworkSpec,
+    xs: &[Vec<f64>],
+    obs: Observable,
+    statistic: &str,
+) -> Option<Prediction> {
     let n0 = spec.input_dim;
-    if xs.iter().any(|x| x.len() != n0) {
-        return None;
-    }
-    if geometry::is_geometry_name(observable) {
-        // Geometry observables along the default curve (the segment x_0 → x_1); callers with
-        // `--curve circle` use geometry::predict with the curve.
-        return geometry::predict(
-            spec,
-            xs,
-            randnet_problem::Curve::Segment,
-            observable,
-            statistic,
-        );
-    }
-    let obs = Observable::parse(observable)?;
     let k = xs.len();
     let depth = spec.depth();
     let gaussian = spec.weights == WeightLaw::Gaussian;
@@ -420,15 +453,21 @@ pub fn predict(
             let kap = exact::jacobian_cumulants(spec.cw, &spec.layer_widths(), relu);
             from_cumulants(&kap, statistic, Kind::Exact)
         }
+        _ => None,
     }
 }
 
 /// variance / mean²: exact when both are; for the diagonal NTK of zero-bias ReLU nets Hanin &
 /// Nica's E[Θ²]/E[Θ]² ≃ exp(5β) gives exp(5β) − 1 as an order of magnitude ([`Kind::Bound`]);
 /// otherwise the weaker of the two kinds (infinite-width when either is).
-fn relative_variance(spec: &NetworkSpec, xs: &[Vec<f64>], observable: &str) -> Option<Prediction> {
-    let m = predict(spec, xs, observable, "mean")?;
-    let v = predict(spec, xs, observable, "variance");
+fn relative_variance(
+    spec: &NetworkSpec,
+    xs: &[Vec<f64>],
+    curve: Curve,
+    observable: &Observable,
+) -> Option<Prediction> {
+    let m = predict(spec, xs, curve, observable, "mean").ok()?;
+    let v = predict(spec, xs, curve, observable, "variance").ok();
     if m.value == 0.0 {
         return None;
     }
@@ -437,7 +476,7 @@ fn relative_variance(spec: &NetworkSpec, xs: &[Vec<f64>], observable: &str) -> O
             return Prediction::new(v.value / (m.value * m.value), Kind::Exact);
         }
     }
-    if let Some(Observable::Ntk(a, b)) = Observable::parse(observable) {
+    if let Observable::Ntk(a, b) = *observable {
         if a == b {
             if let Some(p) = ntk_second_moment_ratio(spec) {
                 return Prediction::new(p.value - 1.0, Kind::Bound);

@@ -34,7 +34,7 @@ use crate::{
     cached_kernels, chi2_scaled_cumulants, from_cumulants, leading_order_output_kurtosis, predict,
     Kind, Observable,
 };
-use randnet_problem::{Activation, NetworkSpec, Parameterization, WeightLaw};
+use randnet_problem::{Activation, Curve, NetworkSpec, Parameterization, WeightLaw};
 use serde::Serialize;
 
 /// The n → ∞ value of a statistic at fixed depth and, where known, its 1/n coefficient.
@@ -63,11 +63,15 @@ fn with_width(spec: &NetworkSpec, n: usize) -> NetworkSpec {
 pub fn infinite_width_limit(
     spec: &NetworkSpec,
     xs: &[Vec<f64>],
-    observable: &str,
+    observable: &Observable,
     statistic: &str,
 ) -> Option<Limit> {
     let n0 = spec.input_dim;
-    if xs.iter().any(|x| x.len() != n0) || crate::geometry::is_geometry_name(observable) {
+    let geometry = matches!(
+        observable,
+        Observable::LengthDistortion | Observable::Regions | Observable::Patterns
+    );
+    if xs.iter().any(|x| x.len() != n0) || geometry {
         return None;
     }
     let depth = spec.depth();
@@ -79,15 +83,9 @@ pub fn infinite_width_limit(
         // Outputs are jointly Gaussian in the limit (L >= 1), or exactly (L = 0, Gaussian
         // weights): every joint cumulant of order 4 vanishes. Its 1/n coefficient (PDLT's
         // four-point vertex off the diagonal) is not implemented.
-        let inner = observable
-            .trim()
-            .strip_prefix("output[")?
-            .strip_suffix(']')?;
-        let (a, b) = inner.split_once(',')?;
-        let (a, b) = (
-            a.trim().parse::<usize>().ok()?,
-            b.trim().parse::<usize>().ok()?,
-        );
+        let Observable::OutputPair(a, b) = *observable else {
+            return None;
+        };
         if a >= xs.len() || b >= xs.len() || !(kernels_valid && (gaussian || depth > 0)) {
             return None;
         }
@@ -97,7 +95,7 @@ pub fn infinite_width_limit(
             slope: None,
         });
     }
-    let obs = Observable::parse(observable)?;
+    let obs = *observable;
     if let Observable::Ntk(..) = obs {
         if spec.parameterization == Parameterization::Standard && depth > 0 {
             return None; // Θ grows with n: no finite limit.
@@ -105,7 +103,7 @@ pub fn infinite_width_limit(
     }
     if depth == 0 {
         // No hidden layer: nothing depends on a width; the finite law is the limit.
-        let p = predict(spec, xs, observable, statistic)?;
+        let p = predict(spec, xs, Curve::Segment, observable, statistic).ok()?;
         return (p.kind == Kind::Exact).then_some(Limit {
             value: p.value,
             kind: Kind::Exact,
@@ -196,7 +194,7 @@ pub fn infinite_width_limit(
                 _ => None,
             }
         }
-        Observable::JacobianNorm(_) => None,
+        _ => None,
     }
 }
 
@@ -214,25 +212,26 @@ fn finite(value: f64, kind: Kind, slope: Option<f64>) -> Option<Limit> {
 fn exact_law_limit(
     spec: &NetworkSpec,
     xs: &[Vec<f64>],
-    observable: &str,
+    observable: &Observable,
     statistic: &str,
 ) -> Option<Limit> {
-    if predict(spec, xs, observable, statistic)?.kind != Kind::Exact {
+    if predict(spec, xs, Curve::Segment, observable, statistic)
+        .ok()?
+        .kind
+        != Kind::Exact
+    {
         return None;
     }
     let depth = spec.depth();
     // Jacobian norms of ReLU nets cost O(n) per layer (a binomial sum): stay at N = 1024.
-    let base = if observable.trim().starts_with("jacobian_norm") {
+    let base = if matches!(observable, Observable::JacobianNorm(_)) {
         1024
     } else {
         (64 * depth).next_power_of_two().clamp(1024, 8192)
     };
     let mut ts = Vec::new();
     let mut ys = Vec::new();
-    let jacobian = matches!(
-        Observable::parse(observable),
-        Some(Observable::JacobianNorm(_))
-    );
+    let jacobian = matches!(observable, Observable::JacobianNorm(_));
     for j in 0..4 {
         let wide = with_width(spec, base << j);
         let value = if jacobian {
@@ -244,7 +243,7 @@ fn exact_law_limit(
                 from_cumulants(&kap, statistic, Kind::Exact)?.value
             }
         } else {
-            let p = predict(&wide, xs, observable, statistic)?;
+            let p = predict(&wide, xs, Curve::Segment, observable, statistic).ok()?;
             if p.kind != Kind::Exact {
                 return None;
             }
@@ -330,7 +329,7 @@ fn interpolate(ts: &[f64], ys: &[f64]) -> Option<Vec<f64>> {
 pub fn fixed_ratio_limit(
     specs: &[NetworkSpec],
     xs: &[Vec<f64>],
-    observable: &str,
+    observable: &Observable,
     statistic: &str,
 ) -> Option<Limit> {
     let mut value: Option<f64> = None;
@@ -338,7 +337,7 @@ pub fn fixed_ratio_limit(
         let p = if statistic == "joint_kappa4" {
             return None;
         } else {
-            predict(spec, xs, observable, statistic)?
+            predict(spec, xs, Curve::Segment, observable, statistic).ok()?
         };
         if p.kind != Kind::Exact {
             return None;
@@ -381,11 +380,12 @@ mod tests {
     #[test]
     fn relu_exact_law_limits() {
         let s = spec("relu", 16, 5, 0.0);
-        let ek = infinite_width_limit(&s, &xs(), "output[0]", "excess_kurtosis").unwrap();
+        let ek = infinite_width_limit(&s, &xs(), &"output[0]".parse().unwrap(), "excess_kurtosis")
+            .unwrap();
         assert_eq!(ek.kind, Kind::Exact);
         assert!(ek.value.abs() < 1e-9, "{ek:?}");
         assert!((ek.slope.unwrap() - 75.0).abs() < 1e-5, "{ek:?}");
-        let v = infinite_width_limit(&s, &xs(), "output[0]", "variance").unwrap();
+        let v = infinite_width_limit(&s, &xs(), &"output[0]".parse().unwrap(), "variance").unwrap();
         let x2: f64 = xs()[0].iter().map(|x| x * x).sum();
         assert!((v.value - 2.0 * x2 / 4.0).abs() < 1e-12, "{v:?}");
         assert!(v.slope.unwrap().abs() < 1e-8, "{v:?}");
@@ -393,11 +393,13 @@ mod tests {
         let (_, lo) = leading_order_output_kurtosis(&s, &xs()[0]).unwrap();
         assert!((16.0 * lo - 75.0).abs() < 1e-9);
         // sqnorm[1] = K chi2_n / n: variance 2K²/n, so the slope is 2K² and the limit 0.
-        let sq = infinite_width_limit(&s, &xs(), "sqnorm[1,0]", "variance").unwrap();
+        let sq =
+            infinite_width_limit(&s, &xs(), &"sqnorm[1,0]".parse().unwrap(), "variance").unwrap();
         let k1 = 2.0 * x2 / 4.0;
         assert!(sq.value.abs() < 1e-12 && (sq.slope.unwrap() - 2.0 * k1 * k1).abs() < 1e-7);
         // The ReLU Jacobian law has a limit too.
-        let j = infinite_width_limit(&s, &xs(), "jacobian_norm[0]", "mean").unwrap();
+        let j =
+            infinite_width_limit(&s, &xs(), &"jacobian_norm[0]".parse().unwrap(), "mean").unwrap();
         assert_eq!(j.kind, Kind::Exact);
     }
 
@@ -407,28 +409,39 @@ mod tests {
     fn tanh_infinite_width_limits() {
         let a = spec("tanh", 8, 4, 0.1);
         let b = spec("tanh", 64, 4, 0.1);
-        let va = infinite_width_limit(&a, &xs(), "output[0]", "variance").unwrap();
-        let vb = infinite_width_limit(&b, &xs(), "output[0]", "variance").unwrap();
+        let va =
+            infinite_width_limit(&a, &xs(), &"output[0]".parse().unwrap(), "variance").unwrap();
+        let vb =
+            infinite_width_limit(&b, &xs(), &"output[0]".parse().unwrap(), "variance").unwrap();
         assert_eq!(va.kind, Kind::InfiniteWidth);
         assert_eq!(va.value, vb.value);
         assert_eq!(
             va.value,
-            predict(&a, &xs(), "output[0]", "variance").unwrap().value
+            crate::predict_named(&a, &xs(), "output[0]", "variance")
+                .unwrap()
+                .value
         );
-        let ka = infinite_width_limit(&a, &xs(), "output[0]", "kappa4").unwrap();
-        let kb = infinite_width_limit(&b, &xs(), "output[0]", "kappa4").unwrap();
+        let ka = infinite_width_limit(&a, &xs(), &"output[0]".parse().unwrap(), "kappa4").unwrap();
+        let kb = infinite_width_limit(&b, &xs(), &"output[0]".parse().unwrap(), "kappa4").unwrap();
         assert_eq!(ka.value, 0.0);
         let (sa, sb) = (ka.slope.unwrap(), kb.slope.unwrap());
         assert!(sa > 0.0 && ((sa - sb) / sa).abs() < 1e-9, "{sa} {sb}");
         assert!(
-            infinite_width_limit(&a, &xs(), "ntk[0,0]", "variance")
+            infinite_width_limit(&a, &xs(), &"ntk[0,0]".parse().unwrap(), "variance")
                 .unwrap()
                 .value
                 == 0.0
         );
-        assert!(infinite_width_limit(&a, &xs(), "output[0]", "relative_variance").is_none());
-        assert!(infinite_width_limit(&a, &xs(), "regions", "mean").is_none());
-        let rv = infinite_width_limit(&a, &xs(), "ntk[0,0]", "relative_variance").unwrap();
+        assert!(infinite_width_limit(
+            &a,
+            &xs(),
+            &"output[0]".parse().unwrap(),
+            "relative_variance"
+        )
+        .is_none());
+        assert!(infinite_width_limit(&a, &xs(), &"regions".parse().unwrap(), "mean").is_none());
+        let rv = infinite_width_limit(&a, &xs(), &"ntk[0,0]".parse().unwrap(), "relative_variance")
+            .unwrap();
         assert_eq!(rv.value, 0.0);
     }
 
@@ -436,20 +449,29 @@ mod tests {
     fn standard_ntk_has_no_limit() {
         let mut s = spec("relu", 16, 3, 0.0);
         s.parameterization = Parameterization::Standard;
-        assert!(infinite_width_limit(&s, &xs(), "ntk[0,0]", "mean").is_none());
-        assert!(infinite_width_limit(&s, &xs(), "output[0]", "variance").is_some());
+        assert!(infinite_width_limit(&s, &xs(), &"ntk[0,0]".parse().unwrap(), "mean").is_none());
+        assert!(
+            infinite_width_limit(&s, &xs(), &"output[0]".parse().unwrap(), "variance").is_some()
+        );
     }
 
     #[test]
     fn fixed_ratio_needs_a_constant_exact_law() {
         let specs = [spec("relu", 8, 2, 0.0), spec("relu", 16, 4, 0.0)];
-        let v = fixed_ratio_limit(&specs, &xs(), "output[0]", "variance").unwrap();
+        let v =
+            fixed_ratio_limit(&specs, &xs(), &"output[0]".parse().unwrap(), "variance").unwrap();
         assert_eq!(v.slope, Some(0.0));
-        assert!(fixed_ratio_limit(&specs, &xs(), "output[0]", "excess_kurtosis").is_none());
+        assert!(fixed_ratio_limit(
+            &specs,
+            &xs(),
+            &"output[0]".parse().unwrap(),
+            "excess_kurtosis"
+        )
+        .is_none());
         let t = [spec("tanh", 8, 2, 0.1), spec("tanh", 16, 4, 0.1)];
-        assert!(fixed_ratio_limit(&t, &xs(), "output[0]", "variance").is_none());
+        assert!(fixed_ratio_limit(&t, &xs(), &"output[0]".parse().unwrap(), "variance").is_none());
         assert_eq!(
-            fixed_ratio_limit(&t, &xs(), "output[0]", "mean")
+            fixed_ratio_limit(&t, &xs(), &"output[0]".parse().unwrap(), "mean")
                 .unwrap()
                 .value,
             0.0

@@ -415,12 +415,12 @@ fn binom(n: usize, k: usize) -> f64 {
 pub fn estimator_law(
     spec: &NetworkSpec,
     xs: &[Vec<f64>],
-    observable: &str,
+    observable: &Observable,
 ) -> Option<EstimatorLaw> {
     if xs.iter().any(|x| x.len() != spec.input_dim) {
         return None;
     }
-    let obs = Observable::parse(observable)?;
+    let obs = *observable;
     let k = xs.len();
     let gaussian = spec.weights == WeightLaw::Gaussian;
     let depth = spec.depth();
@@ -464,7 +464,7 @@ pub fn estimator_law(
             }
             exact::jacobian_law(spec.cw, &spec.layer_widths(), relu, m)?
         }
-        Observable::Ntk(..) => return None,
+        _ => return None,
     };
     EstimatorLaw::from_law(&law)
 }

@@ -12,10 +12,15 @@
 //!    against `stderr`.
 //! 5. The spec → law mapping agrees with `predict` and covers the documented cases.
 
-use randnet_problem::{Activation, NetworkSpec, Parameterization, WeightLaw};
+use randnet_problem::{Activation, NetworkSpec};
 use randnet_theory::exact::{self, CentralLaw};
-use randnet_theory::sampling::{estimator_law, stderr_is_exact, EstimatorLaw};
-use randnet_theory::{predict, Kind, STATISTICS};
+use randnet_theory::sampling::{stderr_is_exact, EstimatorLaw};
+
+/// The estimator law of an observable given by name.
+fn estimator_law(s: &NetworkSpec, xs: &[Vec<f64>], name: &str) -> Option<EstimatorLaw> {
+    randnet_theory::sampling::estimator_law(s, xs, &name.parse().ok()?)
+}
+use randnet_theory::{predict_named as predict, Kind, STATISTICS};
 
 fn spec(act: Activation, n0: usize, hidden: Vec<usize>, cw: f64, cb: f64) -> NetworkSpec {
     spec_out(act, n0, hidden, 1, cw, cb)
@@ -29,18 +34,13 @@ fn spec_out(
     cw: f64,
     cb: f64,
 ) -> NetworkSpec {
-    NetworkSpec::new(
-        n0,
-        hidden,
-        nout,
-        act,
-        Some(cw),
-        cb,
-        Parameterization::Ntk,
-        None,
-        WeightLaw::Gaussian,
-    )
-    .unwrap()
+    NetworkSpec::builder(n0, hidden)
+        .output_dim(nout)
+        .activation(act)
+        .cw(cw)
+        .cb(cb)
+        .build()
+        .unwrap()
 }
 
 /// The k-statistics (mean, k2, k3, k4, k6) from sample central moments m_r = T_r/M, written out

@@ -2,25 +2,21 @@
 //! reductions stated in docs/theory.md, and small brute-force Monte Carlo checks of the exact
 //! finite-width laws. Every tolerance is stated with its reason.
 
-use randnet_problem::{Activation, NetworkSpec, Parameterization, Residual, WeightLaw};
+use randnet_problem::{Activation, NetworkSpec, Parameterization, Residual};
 use randnet_theory::exact;
 use randnet_theory::kernels::{self, arccos_dual, cubic_dual, erf_dual, quadrature_dual, sin_dual};
 use randnet_theory::quad;
-use randnet_theory::{infinite_width, leading_order_output_kurtosis, predict, Kind};
+use randnet_theory::{
+    infinite_width, leading_order_output_kurtosis, predict_named as predict, Kind,
+};
 
 fn spec(act: Activation, n0: usize, hidden: Vec<usize>, cw: f64, cb: f64) -> NetworkSpec {
-    NetworkSpec::new(
-        n0,
-        hidden,
-        1,
-        act,
-        Some(cw),
-        cb,
-        Parameterization::Ntk,
-        None,
-        WeightLaw::Gaussian,
-    )
-    .unwrap()
+    NetworkSpec::builder(n0, hidden)
+        .activation(act)
+        .cw(cw)
+        .cb(cb)
+        .build()
+        .unwrap()
 }
 
 const COVS: [(f64, f64, f64); 6] = [
@@ -462,18 +458,12 @@ fn jacobian_law_matches_monte_carlo() {
         let s: Vec<Sample> = (0..200_000)
             .map(|_| draw(&mut rng, &widths, cw, &act, &x))
             .collect();
-        let spec = NetworkSpec::new(
-            3,
-            vec![4, 4],
-            2,
-            act,
-            Some(cw),
-            0.0,
-            Parameterization::Ntk,
-            None,
-            WeightLaw::Gaussian,
-        )
-        .unwrap();
+        let spec = NetworkSpec::builder(3, vec![4, 4])
+            .output_dim(2)
+            .activation(act)
+            .cw(cw)
+            .build()
+            .unwrap();
         let xs = vec![x.to_vec()];
         let j: Vec<f64> = s.iter().map(|s| s.jnorm).collect();
         let j2: Vec<f64> = j.iter().map(|v| v * v).collect();
@@ -510,18 +500,12 @@ fn exact_laws_match_monte_carlo() {
             .map(|_| draw(&mut rng, &widths, cw, &act, &x))
             .collect();
         let mk = |p| {
-            NetworkSpec::new(
-                3,
-                vec![4, 3],
-                1,
-                act,
-                Some(cw),
-                0.0,
-                p,
-                None,
-                WeightLaw::Gaussian,
-            )
-            .unwrap()
+            NetworkSpec::builder(3, vec![4, 3])
+                .activation(act)
+                .cw(cw)
+                .parameterization(p)
+                .build()
+                .unwrap()
         };
         let spec = mk(Parameterization::Ntk);
         let get = |o: &str, st: &str| predict(&spec, &xs, o, st).unwrap();

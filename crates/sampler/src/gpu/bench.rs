@@ -3,7 +3,7 @@
 //! context's device. Timing is wall-clock around submit + wait, over a submission of several
 //! dispatches, after one warm-up submission; the median of the repetitions is reported.
 
-use super::shaders::{NORMAL, PHILOX};
+use super::shaders::{module_source, NORMAL, PHILOX};
 use super::GpuContext;
 use crate::SamplerError;
 use std::time::Instant;
@@ -46,6 +46,14 @@ struct BenchParams {
     row: u32,
 }
 
+/// The WGSL module of a microbenchmark (the generated prelude first, as every module).
+pub(crate) fn bench_source(kind: CeilingKind) -> String {
+    match kind {
+        CeilingKind::Normals | CeilingKind::Words => module_source(&[PHILOX, NORMAL, BENCH_PHILOX]),
+        CeilingKind::Fma => module_source(&[BENCH_FMA]),
+    }
+}
+
 /// Runs a ceiling microbenchmark: `groups` workgroups of 256 threads (laid out 2-D when needed),
 /// each thread `iters` loop iterations, `dispatches` dispatches per timed submission, `reps`
 /// timed submissions after one warm-up.
@@ -59,19 +67,12 @@ pub fn measure_ceiling(
 ) -> Result<Ceiling, SamplerError> {
     let device = ctx.device();
     let queue = ctx.queue();
-    let (source, entry, per_iter) = match kind {
-        CeilingKind::Normals => (
-            format!("{PHILOX}\n{NORMAL}\n{BENCH_PHILOX}"),
-            "bench_normals",
-            4.0,
-        ),
-        CeilingKind::Words => (
-            format!("{PHILOX}\n{NORMAL}\n{BENCH_PHILOX}"),
-            "bench_words",
-            4.0,
-        ),
-        CeilingKind::Fma => (BENCH_FMA.to_string(), "bench_fma", 64.0),
+    let (entry, per_iter) = match kind {
+        CeilingKind::Normals => ("bench_normals", 4.0),
+        CeilingKind::Words => ("bench_words", 4.0),
+        CeilingKind::Fma => ("bench_fma", 64.0),
     };
+    let source = bench_source(kind);
     let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
     let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
         label: Some(entry),

@@ -17,10 +17,11 @@
 
 use super::context::GpuContext;
 use super::shaders::{dense_source, DenseConsts};
+use super::wgsl_constants::{act_kind, law_code};
 use crate::activation::LayerActivation;
 use crate::stream::{network_stream, networks_sharing_key};
 use crate::{BatchSampler, Problem, SamplerError};
-use randnet_problem::{Parameterization, WeightLaw};
+use randnet_problem::{Parameterization, Primitive};
 
 /// Tuning knobs of [`GpuDense`]; the defaults suit desktop GPUs and lavapipe.
 #[derive(Debug, Clone, PartialEq)]
@@ -264,13 +265,9 @@ struct LayerEntry {
 /// (kind, p, m) of an activation for activation.wgsl's `act_eval`.
 pub(crate) fn act_code(act: LayerActivation) -> (u32, f32, f32) {
     match act {
-        LayerActivation::Slopes(p, m) => (0, p as f32, m as f32),
-        LayerActivation::Tanh => (1, 0.0, 0.0),
-        LayerActivation::Erf => (2, 0.0, 0.0),
-        LayerActivation::Gelu => (3, 0.0, 0.0),
-        LayerActivation::Swish => (4, 0.0, 0.0),
-        LayerActivation::Sin => (5, 0.0, 0.0),
-        LayerActivation::Cubic(c) => (6, c as f32, 0.0),
+        LayerActivation::Slopes(p, m) => (act_kind(act), p as f32, m as f32),
+        LayerActivation::Cubic(c) => (act_kind(act), c as f32, 0.0),
+        _ => (act_kind(act), 0.0, 0.0),
     }
 }
 
@@ -322,8 +319,12 @@ impl GpuDense {
         let k = problem.inputs.len();
         let depth = spec.depth();
         let w = spec.layer_widths();
-        let cols = if observe.jacobian { 2 * k } else { k };
-        let ntk = observe.ntk;
+        let cols = if observe.needs(Primitive::JacobianNorm) {
+            2 * k
+        } else {
+            k
+        };
+        let ntk = observe.needs(Primitive::Ntk);
         let limits = ctx.limits().clone();
         let max_wg = limits
             .max_compute_invocations_per_workgroup
@@ -348,8 +349,8 @@ impl GpuDense {
                 ct: ct as u64,
                 kt: kt as u64,
                 red: red as u64,
-                sqnorm: observe.sqnorm,
-                jacobian: observe.jacobian,
+                sqnorm: observe.needs(Primitive::Sqnorm),
+                jacobian: observe.needs(Primitive::JacobianNorm),
                 ntk,
             };
             let budget = opts.loop_budget.clamp(1, LOOP_BUDGET);
@@ -414,10 +415,24 @@ impl GpuDense {
 
         // ---- value layout ----
         let npairs = k * (k + 1) / 2;
-        let off_ntk = if observe.output { k } else { 0 };
+        let off_ntk = if observe.needs(Primitive::Output) {
+            k
+        } else {
+            0
+        };
         let off_sq = off_ntk + if ntk { npairs } else { 0 };
-        let off_jac = off_sq + if observe.sqnorm { (depth + 1) * k } else { 0 };
-        let d = off_jac + if observe.jacobian { k } else { 0 };
+        let off_jac = off_sq
+            + if observe.needs(Primitive::Sqnorm) {
+                (depth + 1) * k
+            } else {
+                0
+            };
+        let d = off_jac
+            + if observe.needs(Primitive::JacobianNorm) {
+                k
+            } else {
+                0
+            };
         debug_assert_eq!(d, problem.n_values());
 
         // ---- chunk size ----
@@ -588,20 +603,16 @@ impl GpuDense {
             depth: depth as u32,
             k: k as u32,
             cols: cols as u32,
-            law: match spec.weights {
-                WeightLaw::Gaussian => 0,
-                WeightLaw::Uniform => 1,
-                WeightLaw::Rademacher => 2,
-            },
+            law: law_code(spec.weights),
             act: act_kind,
             has_bias: (spec.cb > 0.0) as u32,
             sqrt_cb: spec.cb.sqrt() as f32,
             stride: stride as u32,
             n_values: d as u32,
-            obs_output: observe.output as u32,
+            obs_output: observe.needs(Primitive::Output) as u32,
             obs_ntk: ntk as u32,
-            obs_sqnorm: observe.sqnorm as u32,
-            obs_jacobian: observe.jacobian as u32,
+            obs_sqnorm: observe.needs(Primitive::Sqnorm) as u32,
+            obs_jacobian: observe.needs(Primitive::JacobianNorm) as u32,
             off_ntk: off_ntk as u32,
             off_sq: off_sq as u32,
             off_jac: off_jac as u32,

@@ -15,12 +15,13 @@
 
 use super::context::GpuContext;
 use super::dense::{act_code, LOOP_BUDGET, PARAMS_BYTES};
-use super::shaders::{ACTIVATION, MATRIX_FREE, NORMAL, PHILOX, REDUCE};
+use super::shaders::{module_source, ACTIVATION, MATRIX_FREE, NORMAL, PHILOX, REDUCE};
+use super::wgsl_constants::NONE;
 
 use crate::activation::LayerActivation;
 use crate::stream::{network_stream, networks_sharing_key};
 use crate::{BatchSampler, Problem, SamplerError};
-use randnet_problem::{Parameterization, WeightLaw};
+use randnet_problem::{Parameterization, Primitive, WeightLaw};
 
 /// Relative eigenvalue cutoff of the f32 factorizations (CPU: `linalg::RANK_RTOL` = 1e-10).
 /// A Gram matrix summed in f32 carries entry errors ~ sqrt(n) 6e-8 λ_max (~1e-6 at n = 300)
@@ -30,7 +31,26 @@ use randnet_problem::{Parameterization, WeightLaw};
 /// direction carries at most sqrt(1e-6) = 1e-3 of the columns' norm.
 pub const RANK_RTOL_F32: f32 = 1e-6;
 
-const NONE: u32 = u32::MAX;
+/// At most this many cyclic Jacobi sweeps in matrix_free.wgsl's f32 `sym_eigen` (generated into
+/// the WGSL as `MAX_SWEEPS_F32`); the f64 CPU twin, `linalg::sym_eigen`, allows 64. The two
+/// values are deliberate. Neither cap is what normally ends a solve: Jacobi converges
+/// quadratically and stops on its own test (~3 sweeps on average for c <= 6, docs/engines.md;
+/// 6-10 at most for n <= 32 in f64; fewer for the f32 test off² <= 1e-12 (diag² + 2 off²) with
+/// K <= 8). On the GPU, though, the cap bounds the host's pessimistic count of loop iterations
+/// per invocation (`jacobi` in [`GpuMatrixFree::new`]), which must stay under lavapipe's 65 535
+/// ([`super::dense::LOOP_BUDGET`] = 50 000; docs/gpu.md): at K = 8 one sweep counts 576
+/// iterations, so 16 sweeps let lavapipe run widths up to ~2 500, 64 sweeps only up to ~500.
+/// The CPU has no such limit, and its 64 must stay: a lower cap could change CPU values bitwise
+/// on a matrix that needs more sweeps, and CPU values do not change.
+pub const MAX_SWEEPS_F32: u32 = 16;
+
+/// The WGSL module of the matrix-free kernel for workgroup size `wg` and reduction width `red`.
+pub(crate) fn mf_source(wg: u32, red: u32) -> String {
+    let header = format!(
+        "const WG: u32 = {wg}u;\nconst RED: u32 = {red}u;\nconst RANK_RTOL_F32: f32 = {RANK_RTOL_F32:e};"
+    );
+    module_source(&[&header, PHILOX, NORMAL, ACTIVATION, REDUCE, MATRIX_FREE])
+}
 
 /// The uniform block of shaders/matrix_free.wgsl (`Params`); the field order is the WGSL one.
 /// It has the size of the dense kernel's block, so the context's dense layout serves both.
@@ -110,7 +130,7 @@ impl GpuMatrixFree {
                 spec.weights
             )));
         }
-        if observe.jacobian || observe.sqnorm {
+        if observe.needs(Primitive::JacobianNorm) || observe.needs(Primitive::Sqnorm) {
             return Err(unsupported(
                 "only the output and ntk observables are implemented (not sqnorm, jacobian)",
             ));
@@ -123,7 +143,7 @@ impl GpuMatrixFree {
         if k == 0 || k > 8 {
             return Err(unsupported("needs 1..=8 inputs"));
         }
-        let ntk = observe.ntk;
+        let ntk = observe.needs(Primitive::Ntk);
         let w = spec.layer_widths();
         let limits = ctx.limits().clone();
 
@@ -139,7 +159,8 @@ impl GpuMatrixFree {
         let nmax = w.iter().copied().max().unwrap_or(1) as u64;
         let b = nmax.div_ceil(wg as u64) + 1;
         let kk = k as u64;
-        let jacobi = 16 * (kk + kk * kk + kk * (kk - 1) / 2 * (2 * kk + 2)) + 4 * kk * kk * kk;
+        let jacobi = MAX_SWEEPS_F32 as u64 * (kk + kk * kk + kk * (kk - 1) / 2 * (2 * kk + 2))
+            + 4 * kk * kk * kk;
         let per_layer = b * (6 * kk * kk + 8 * kk + 8) * 2
             + (wg.trailing_zeros() as u64 + 2) * (2 * kk * kk + 1) * 2
             + jacobi;
@@ -188,7 +209,11 @@ impl GpuMatrixFree {
 
         // ---- values ----
         let npairs = k * (k + 1) / 2;
-        let off_ntk = if observe.output { k } else { 0 };
+        let off_ntk = if observe.needs(Primitive::Output) {
+            k
+        } else {
+            0
+        };
         let d = off_ntk + if ntk { npairs } else { 0 };
         debug_assert_eq!(d, problem.n_values());
 
@@ -223,7 +248,7 @@ impl GpuMatrixFree {
             g_off: g_off as u32,
             stride: stride as u32,
             n_values: d as u32,
-            obs_output: observe.output as u32,
+            obs_output: observe.needs(Primitive::Output) as u32,
             obs_ntk: ntk as u32,
             off_ntk: off_ntk as u32,
             has_bias: (spec.cb > 0.0) as u32,
@@ -370,9 +395,7 @@ impl GpuMatrixFree {
                 },
             ],
         });
-        let source = format!(
-            "const WG: u32 = {wg}u;\nconst RED: u32 = {red}u;\nconst RANK_RTOL_F32: f32 = {RANK_RTOL_F32:e};\n{PHILOX}\n{NORMAL}\n{ACTIVATION}\n{REDUCE}\n{MATRIX_FREE}"
-        );
+        let source = mf_source(wg, red);
         let pipeline = ctx.pipeline("matrix_free", &source, "mf_main", true)?;
         ctx.check()?;
         Ok(GpuMatrixFree {

@@ -6,13 +6,18 @@
 //!   network the values of the CPU [`crate::DenseEngine`] up to f32 rounding.
 //! - [`GpuContext::philox_probe`], [`GpuContext::activation_probe`]: the WGSL snippets run on
 //!   given arguments, so tests can hold them against their CPU twins.
+//! - [`wgsl_constants`]: the constants shared with the kernels (Philox, stream purposes,
+//!   activation and law codes, ...), generated from Rust into a prelude of every WGSL module.
 
 pub mod bench;
 mod context;
 mod dense;
+mod engines;
 mod matrix_free;
 mod shaders;
+pub mod wgsl_constants;
 
 pub use context::{available_adapters, AdapterPreference, AdapterSummary, GpuContext, PhiloxProbe};
 pub use dense::{GpuDense, GpuDenseOptions};
+pub use engines::{DenseGpu, MatrixFreeGpu};
 pub use matrix_free::GpuMatrixFree;

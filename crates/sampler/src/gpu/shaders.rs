@@ -1,7 +1,9 @@
 //! WGSL sources (in `shaders/` at the workspace root) and their assembly into modules.
 //!
 //! Each kernel file is compiled together with the shared snippets it needs (Philox, the weight
-//! laws, the activations) and a header of compile-time constants.
+//! laws, the activations), after the generated prelude of constants shared with the Rust code
+//! ([`super::wgsl_constants::prelude`]) and a header of the module's own compile-time constants.
+//! Every assembled module starts with [`module_source`]'s prelude, exactly once.
 
 pub(crate) const PHILOX: &str = include_str!("../../../../shaders/philox.wgsl");
 pub(crate) const NORMAL: &str = include_str!("../../../../shaders/normal.wgsl");
@@ -11,6 +13,16 @@ pub(crate) const DENSE: &str = include_str!("../../../../shaders/dense.wgsl");
 pub(crate) const MATRIX_FREE: &str = include_str!("../../../../shaders/matrix_free.wgsl");
 pub(crate) const PHILOX_PROBE: &str = include_str!("../../../../shaders/philox_probe.wgsl");
 pub(crate) const ACTIVATION_PROBE: &str = include_str!("../../../../shaders/activation_probe.wgsl");
+
+/// A module's full source: the generated prelude, then `parts`, each followed by a newline.
+pub(crate) fn module_source(parts: &[&str]) -> String {
+    let mut s = super::wgsl_constants::prelude();
+    for p in parts {
+        s += p;
+        s.push('\n');
+    }
+    s
+}
 
 /// Compile-time constants of the dense kernel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -64,16 +76,17 @@ pub(crate) fn dense_source(c: DenseConsts) -> String {
         .replace("//@FWD_ACCUMULATE\n", &fwd)
         .replace("//@BWD_LOAD\n", &load)
         .replace("//@BWD_ACCUMULATE\n", &accum);
-    format!(
-        "const WG: u32 = {}u;\nconst CT: u32 = {}u;\nconst KT: u32 = {}u;\nconst RED: u32 = {}u;\n{PHILOX}\n{NORMAL}\n{ACTIVATION}\n{REDUCE}\n{dense}",
+    let header = format!(
+        "const WG: u32 = {}u;\nconst CT: u32 = {}u;\nconst KT: u32 = {}u;\nconst RED: u32 = {}u;",
         c.wg, c.ct, c.kt, c.red
-    )
+    );
+    module_source(&[&header, PHILOX, NORMAL, ACTIVATION, REDUCE, &dense])
 }
 
 pub(crate) fn philox_probe_source() -> String {
-    format!("{PHILOX}\n{NORMAL}\n{PHILOX_PROBE}")
+    module_source(&[PHILOX, NORMAL, PHILOX_PROBE])
 }
 
 pub(crate) fn activation_probe_source() -> String {
-    format!("{ACTIVATION}\n{ACTIVATION_PROBE}")
+    module_source(&[ACTIVATION, ACTIVATION_PROBE])
 }

@@ -1,15 +1,14 @@
 //! `randnet sample`: draw M networks, accumulate every observable, print estimates beside theory.
 
-use crate::cli::{Backend, Method, SampleArgs};
+use crate::args::{Backend, Method, SampleArgs};
 use crate::npy::NpyWriter;
 use crate::output::{write_atomic, Entry, Report, ShardInfo};
 use anyhow::{bail, Result};
 use indicatif::{ProgressBar, ProgressStyle};
+use randnet_problem::{Family, Observable, Primitive};
 use randnet_sampler::inputs::resolve_inputs;
-use randnet_sampler::{
-    AdapterPreference, BatchSampler, Combined, CpuDense, CpuGeometry, CpuMatrixFree, GpuContext,
-    GpuDense, GpuMatrixFree, Problem,
-};
+use randnet_sampler::plan::{Device, Env, Request, Sampler};
+use randnet_sampler::Problem;
 use randnet_stats::{Accumulator, Statistic};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -62,10 +61,10 @@ pub fn run(args: &SampleArgs) -> Result<()> {
         None => None,
     };
     let bar = progress_bar(range.end - range.start);
-    let mut progress = Progress::new(&problem, sampler.as_mut(), range.clone())?;
+    let mut progress = Progress::new(&problem, &mut sampler, range.clone())?;
     let outcome = advance(
         &problem,
-        sampler.as_mut(),
+        &mut sampler,
         &mut progress,
         args.run.batch,
         npy.as_mut(),
@@ -137,155 +136,62 @@ pub fn run(args: &SampleArgs) -> Result<()> {
     }
 }
 
-/// An engine ready to draw, and the GPU adapter it runs on (if any).
+/// Engines ready to draw (behind the [`Sampler`] that reduces their primitives to values), and
+/// the GPU adapter they run on (if any).
 pub struct Chosen {
-    pub sampler: Box<dyn BatchSampler>,
+    pub sampler: Sampler,
     pub adapter: Option<String>,
 }
 
-/// Picks the engine for `--backend` and `--method`. `auto` takes a hardware GPU when one exists
-/// (never lavapipe: on a machine without a GPU the CPU engines are the better choice), else the
-/// CPU.
+/// The planner's request for `--backend`, `--method` and `--adapter`.
+pub fn request(backend: Backend, method: Method, adapter: Option<&str>) -> Request {
+    Request {
+        device: match backend {
+            Backend::Auto => None,
+            Backend::Cpu => Some(Device::Cpu),
+            Backend::Gpu => Some(Device::Gpu),
+        },
+        method: match method {
+            Method::Auto => None,
+            Method::Dense => Some("dense".into()),
+            Method::MatrixFree => Some("matrix-free".into()),
+        },
+        adapter: adapter.map(str::to_string),
+    }
+}
+
+/// Picks the engines for `--backend`, `--method` and `--adapter` (opening the GPU they may use).
 pub fn make_sampler(
     problem: &Problem,
     backend: Backend,
     method: Method,
     adapter: Option<&str>,
 ) -> Result<Chosen> {
-    if backend == Backend::Cpu && adapter.is_some() {
-        bail!("--adapter picks a GPU adapter: it needs --backend gpu or auto, not --backend cpu");
-    }
-    if problem.observe.has_geometry() {
-        // Geometry (regions, length distortion, patterns) is computed by its own exact CPU
-        // engine on the same networks; pointwise observables by the engine chosen below.
-        let geometry: Box<dyn BatchSampler> = Box::new(CpuGeometry::new(problem)?);
-        if !problem.observe.has_pointwise() {
-            return Ok(Chosen {
-                sampler: geometry,
-                adapter: None,
-            });
-        }
-        let pointwise = Problem {
-            observe: problem.observe.without_geometry(),
-            ..problem.clone()
-        };
-        let inner = make_sampler(&pointwise, backend, method, adapter)?;
-        return Ok(Chosen {
-            sampler: Box::new(Combined::new(inner.sampler, geometry)),
-            adapter: inner.adapter,
-        });
-    }
-    let gpu = match backend {
-        Backend::Cpu => None,
-        Backend::Gpu => Some(GpuContext::new(AdapterPreference {
-            allow_cpu_adapter: true,
-            adapter_substring: adapter.map(str::to_string),
-        })?),
-        Backend::Auto => GpuContext::new(AdapterPreference {
-            allow_cpu_adapter: false,
-            adapter_substring: adapter.map(str::to_string),
-        })
-        .ok(),
-    };
-    // auto with a hardware GPU and a problem the GPU matrix-free engine takes (Gaussian weights,
-    // K <= 8, output/ntk): that engine, the fastest measured (docs/performance.md: 407 000
-    // networks/s at config A on an H100, against 57 000 for GPU dense and 33 000 for the CPU's
-    // matrix-free engine on 16 cores).
-    if let Some(ctx) = gpu.as_ref() {
-        if backend == Backend::Auto && method == Method::Auto && matrix_free_pays(problem) {
-            if let Ok(sampler) = GpuMatrixFree::new(ctx, problem) {
-                return Ok(Chosen {
-                    sampler: Box::new(sampler),
-                    adapter: Some(ctx.adapter_name().to_string()),
-                });
-            }
-        }
-    }
-    // Otherwise the GPU's dense engine against the CPU's matrix-free one, by
-    // their measured costs (docs/performance.md): ~2e11 weights/s on an H100 against ~8 ns per
-    // unit of n c^2 work per CPU thread. Wide Gaussian nets go to the CPU's matrix-free engine.
-    let gpu = match gpu {
-        Some(ctx)
-            if backend == Backend::Auto
-                && method == Method::Auto
-                && matrix_free_pays(problem)
-                && cpu_matrix_free_rate(problem) > gpu_dense_rate(problem) =>
-        {
-            drop(ctx);
-            None
-        }
-        other => other,
-    };
-    if let Some(ctx) = gpu {
-        let name = ctx.adapter_name().to_string();
-        if method == Method::MatrixFree {
-            let sampler = GpuMatrixFree::new(&ctx, problem)?;
-            return Ok(Chosen {
-                sampler: Box::new(sampler),
-                adapter: Some(name),
-            });
-        }
-        let sampler = GpuDense::new(&ctx, problem)?;
-        return Ok(Chosen {
-            sampler: Box::new(sampler),
-            adapter: Some(name),
-        });
-    }
-    let threads = rayon::current_num_threads() as f64;
-    let matrix_free = match method {
-        Method::MatrixFree => true,
-        Method::Dense => false,
-        Method::Auto => matrix_free_pays(problem),
-    };
-    if matrix_free {
-        let sampler = CpuMatrixFree::new(problem)?;
-        check_memory(sampler.engine().scratch_bytes() as f64 * threads)?;
-        return Ok(Chosen {
-            sampler: Box::new(sampler),
-            adapter: None,
-        });
-    }
-    let sampler = CpuDense::new(problem)?;
-    check_memory(sampler.engine().scratch_bytes() as f64 * threads)?;
+    let request = request(backend, method, adapter);
+    let env = Env::open(&request)?;
+    make_sampler_in(problem, &request, &env)
+}
+
+/// As [`make_sampler`] in an environment opened once (a sweep opens its GPU once).
+pub fn make_sampler_in(problem: &Problem, request: &Request, env: &Env) -> Result<Chosen> {
+    let plan = randnet_sampler::plan::plan(problem, request, env)?;
     Ok(Chosen {
-        sampler: Box::new(sampler),
-        adapter: None,
+        sampler: Sampler::new(problem, plan.sampler)?,
+        adapter: plan.adapter,
     })
-}
-
-/// Estimated networks/s of the CPU matrix-free engine on all threads.
-fn cpu_matrix_free_rate(problem: &Problem) -> f64 {
-    let k = problem.inputs.len();
-    let c = if problem.observe.jacobian { 2 * k } else { k } as f64;
-    let units: f64 = problem.spec.layer_widths()[1..]
-        .iter()
-        .map(|&n| n as f64 * (c * c + c))
-        .sum();
-    rayon::current_num_threads() as f64 / (8e-9 * units.max(1.0))
-}
-
-/// Estimated networks/s of the GPU dense engine on a hardware GPU.
-fn gpu_dense_rate(problem: &Problem) -> f64 {
-    let w = problem.spec.layer_widths();
-    let weights: f64 = w.windows(2).map(|p| (p[0] * p[1]) as f64).sum();
-    let passes = if problem.observe.ntk { 2.0 } else { 1.0 };
-    2e11 / (weights * passes).max(1.0)
-}
-
-/// `--method auto` on the CPU: matrix-free needs Gaussian weights, and pays when every hidden
-/// layer is several times wider than the c columns it carries (K, or 2K with Jacobians): its
-/// cost per layer is O(n c^2) against dense's O(n^2 c) (docs/engines.md has the measurements).
-pub fn matrix_free_pays(problem: &Problem) -> bool {
-    let spec = &problem.spec;
-    let k = problem.inputs.len();
-    let c = if problem.observe.jacobian { 2 * k } else { k };
-    let min_width = spec.hidden.iter().copied().min().unwrap_or(spec.input_dim);
-    spec.weights == randnet_problem::WeightLaw::Gaussian && c <= 32 && min_width >= 4 * c
 }
 
 /// Refuses runs whose working memory exceeds what the machine has available.
 pub fn check_memory(bytes: f64) -> Result<()> {
     check_memory_for(bytes, "this network needs", "use a smaller width or depth")
+}
+
+/// Refuses `bytes` of working memory when it exceeds what the machine has available; the error
+/// reads "{what} about X GiB of working memory, ...; {advice}".
+pub fn check_memory_for(bytes: f64, what: &str, advice: &str) -> Result<()> {
+    Ok(randnet_sampler::plan::check_memory_for(
+        bytes, what, advice,
+    )?)
 }
 
 /// The memory a run will allocate, estimated from the flags before anything is allocated (sizes
@@ -310,7 +216,7 @@ pub fn check_resources(
     let d = observe.value_count(spec.depth(), k);
     // Per value: power sums of order 1..12 in every jackknife group, its name, its estimates;
     // per pair of outputs: 4 joint sums per group.
-    let pairs = if observe.output {
+    let pairs = if observe.has(Family::Output) {
         kf * (kf - 1.0) / 2.0
     } else {
         0.0
@@ -323,7 +229,11 @@ pub fn check_resources(
     )?;
     // Activations (and their tangents) of every layer for c = K (2K with Jacobians) columns,
     // per thread; the dense engine's cached weights come on top and are checked with the engine.
-    let c = if observe.jacobian { 2.0 * kf } else { kf };
+    let c = if observe.needs(Primitive::JacobianNorm) {
+        2.0 * kf
+    } else {
+        kf
+    };
     let widths: f64 = spec.layer_widths().iter().map(|&n| n as f64).sum();
     let threads = rayon::current_num_threads() as f64;
     let scratch = widths * c * 2.0 * F * threads;
@@ -348,29 +258,6 @@ pub fn check_resources(
     )
 }
 
-/// Refuses `bytes` of working memory when it exceeds what the machine has available; the error
-/// reads "{what} about X GiB of working memory, ...; {advice}".
-pub fn check_memory_for(bytes: f64, what: &str, advice: &str) -> Result<()> {
-    let available = std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|m| {
-            m.lines()
-                .find(|l| l.starts_with("MemAvailable:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-        })
-        .map(|kib| kib * 1024.0);
-    if let Some(avail) = available {
-        if bytes > 0.8 * avail {
-            bail!(
-                "{what} about {:.1} GiB of working memory, more than the {:.1} GiB available; {advice}",
-                bytes / (1u64 << 30) as f64,
-                avail / (1u64 << 30) as f64
-            );
-        }
-    }
-    Ok(())
-}
-
 /// What a run of networks produced.
 pub struct Drawn {
     pub acc: Accumulator,
@@ -381,7 +268,7 @@ pub struct Drawn {
 
 /// The accumulator shape for a problem: shifts from network 0 (so raw power sums are well
 /// conditioned; every shard computes the same shifts), joint cumulants for pairs of outputs.
-pub fn new_accumulator(problem: &Problem, sampler: &mut dyn BatchSampler) -> Result<Accumulator> {
+pub fn new_accumulator(problem: &Problem, sampler: &mut Sampler) -> Result<Accumulator> {
     let d = sampler.n_values();
     let mut first = vec![0.0; d];
     sampler.sample_batch(0, 1, &mut first)?;
@@ -403,14 +290,18 @@ pub fn new_accumulator(problem: &Problem, sampler: &mut dyn BatchSampler) -> Res
 
 /// Positions (i, j) of output[a], output[b] with a < b in the value vector.
 pub fn output_pairs(problem: &Problem) -> Vec<(usize, usize)> {
-    if !problem.observe.output {
-        return Vec::new();
-    }
-    let k = problem.inputs.len();
+    let outputs: Vec<usize> = problem
+        .layout()
+        .observables()
+        .iter()
+        .enumerate()
+        .filter(|(_, o)| matches!(o, Observable::Output(_)))
+        .map(|(i, _)| i)
+        .collect();
     let mut pairs = Vec::new();
-    for a in 0..k {
-        for b in a + 1..k {
-            pairs.push((a, b));
+    for (n, &i) in outputs.iter().enumerate() {
+        for &j in &outputs[n + 1..] {
+            pairs.push((i, j));
         }
     }
     pairs
@@ -452,7 +343,7 @@ pub struct Progress {
 impl Progress {
     pub fn new(
         problem: &Problem,
-        sampler: &mut dyn BatchSampler,
+        sampler: &mut Sampler,
         range: std::ops::Range<u64>,
     ) -> Result<Self> {
         Ok(Progress {
@@ -509,7 +400,7 @@ pub fn progress_bar(total: u64) -> ProgressBar {
 /// `Ok(false)` when interrupted (Ctrl-C) between batches.
 pub fn advance(
     problem: &Problem,
-    sampler: &mut dyn BatchSampler,
+    sampler: &mut Sampler,
     progress: &mut Progress,
     batch: Option<usize>,
     mut npy: Option<&mut NpyWriter>,
@@ -539,7 +430,7 @@ pub fn advance(
         let count = (progress.end - progress.next).min(batch as u64) as usize;
         sampler.sample_batch(progress.next, count, &mut buf)?;
         for (i, row) in buf[..count * d].chunks_exact(d).enumerate() {
-            if accepts(row, &shifts) {
+            if !sampler.diverged(i) && accepts(row, &shifts) {
                 progress.acc.push(progress.next + i as u64, row);
             } else {
                 progress.diverged += 1;
@@ -576,7 +467,9 @@ pub fn accepts(values: &[f64], shifts: &[f64]) -> bool {
         let y = v - s;
         let y2 = y * y;
         let y6 = y2 * y2 * y2;
-        v.is_finite() && y6 <= SIXTH_POWER_LIMIT
+        // NaN: a value the network does not have (the sampler has already refused networks
+        // with a non-finite primitive); the accumulator counts it apart.
+        v.is_nan() || (v.is_finite() && y6 <= SIXTH_POWER_LIMIT)
     })
 }
 
@@ -617,7 +510,7 @@ pub fn check_outcome(problem: &Problem, progress: &Progress) -> Result<()> {
 /// Draws networks `range` in one go (no checkpoints, no progress bar beyond the default).
 pub fn draw(
     problem: &Problem,
-    sampler: &mut dyn BatchSampler,
+    sampler: &mut Sampler,
     range: std::ops::Range<u64>,
     batch: Option<usize>,
     npy: Option<&mut NpyWriter>,
@@ -640,26 +533,11 @@ pub fn draw(
 }
 
 /// The statistics reported for an observable: all of [`Statistic::ALL`], and
-/// `relative_variance` where the mean is positive by construction (diagonal NTK, squared norms,
-/// Jacobian norms, geometry counts).
-pub fn reported_statistics(name: &str) -> Vec<Statistic> {
+/// `relative_variance` where the mean is positive by construction (the family says where:
+/// diagonal NTK, squared norms, Jacobian norms, geometry counts).
+pub fn reported_statistics(observable: &Observable) -> Vec<Statistic> {
     let mut stats = Statistic::ALL.to_vec();
-    let diagonal_ntk = name
-        .strip_prefix("ntk[")
-        .and_then(|r| r.strip_suffix(']'))
-        .and_then(|r| r.split_once(','))
-        .is_some_and(|(a, b)| a.trim() == b.trim());
-    let positive = diagonal_ntk
-        || [
-            "sqnorm[",
-            "jacobian_norm[",
-            "length_distortion",
-            "regions",
-            "patterns",
-        ]
-        .iter()
-        .any(|p| name.starts_with(p));
-    if positive {
+    if (randnet_problem::families::def(observable.family()).positive)(observable) {
         stats.push(Statistic::RelativeVariance);
     }
     stats
@@ -668,31 +546,41 @@ pub fn reported_statistics(name: &str) -> Vec<Statistic> {
 /// Estimates of every observable with theory beside them, for an engine named by backend and
 /// method (merged shards have no engine at hand).
 pub fn build_report_named(problem: &Problem, drawn: &Drawn, backend: &str, method: &str) -> Report {
-    let names = problem.names();
+    let layout = problem.layout();
     let mut observables = BTreeMap::new();
+    let mut undefined = BTreeMap::new();
     let mut order = Vec::new();
     let mut footer = Vec::new();
-    let m = drawn.acc.count() as f64;
-    for (i, name) in names.iter().enumerate() {
+    for (i, obs) in layout.observables().iter().enumerate() {
+        let name = obs.to_string();
+        let m = drawn.acc.count_of(i) as f64;
+        let lacking = drawn.acc.undefined(i);
+        if lacking > 0 {
+            let why = randnet_problem::families::def(obs.family())
+                .undefined
+                .unwrap_or("no value");
+            footer.push(format!(
+                "{name}: {lacking} of {} networks have none ({why}); its estimates are conditional on it existing",
+                drawn.acc.count()
+            ));
+            undefined.insert(name.clone(), lacking);
+        }
         let mut stats = BTreeMap::new();
         let mut stat_order = Vec::new();
-        let law = randnet_theory::sampling::estimator_law(&problem.spec, &problem.inputs, name);
+        let law = randnet_theory::sampling::estimator_law(&problem.spec, &problem.inputs, obs);
         if let Some(law) = &law {
-            footer.push(plan_line(name, law, m));
+            footer.push(plan_line(&name, law, m));
         }
-        for stat in reported_statistics(name) {
+        for stat in reported_statistics(obs) {
             let e = drawn.acc.estimate(i, stat);
-            let pred = if randnet_theory::geometry::is_geometry_name(name) {
-                randnet_theory::geometry::predict(
-                    &problem.spec,
-                    &problem.inputs,
-                    problem.observe.curve,
-                    name,
-                    stat.name(),
-                )
-            } else {
-                randnet_theory::predict(&problem.spec, &problem.inputs, name, stat.name())
-            };
+            let pred = randnet_theory::predict(
+                &problem.spec,
+                &problem.inputs,
+                problem.observe.curve,
+                obs,
+                stat.name(),
+            )
+            .ok();
             let rel = drawn.acc.reliability(i, stat);
             let mut entry = Entry::new(e, rel, pred);
             if let Some(law) = &law {
@@ -702,10 +590,14 @@ pub fn build_report_named(problem: &Problem, drawn: &Drawn, backend: &str, metho
             stat_order.push(stat.name().to_string());
         }
         observables.insert(name.clone(), stats);
-        order.push((name.clone(), stat_order));
+        order.push((name, stat_order));
     }
-    for (p, &(a, b)) in drawn.acc.pairs().iter().enumerate() {
-        let name = format!("output[{a},{b}]");
+    for (p, &(i, j)) in drawn.acc.pairs().iter().enumerate() {
+        let name = match (layout.observables()[i], layout.observables()[j]) {
+            (Observable::Output(a), Observable::Output(b)) => Observable::OutputPair(a, b),
+            _ => unreachable!("pairs are of outputs"),
+        }
+        .to_string();
         let e = drawn.acc.joint_kappa4(p);
         let rel = drawn.acc.joint_reliability(p);
         let mut stats = BTreeMap::new();
@@ -724,6 +616,7 @@ pub fn build_report_named(problem: &Problem, drawn: &Drawn, backend: &str, metho
         method: method.to_string(),
         adapter: None,
         observe: problem.observe,
+        undefined,
         shard: None,
         accumulator: Some(drawn.acc.clone()),
         seconds: drawn.seconds,
@@ -756,8 +649,8 @@ fn plan_line(name: &str, law: &randnet_theory::sampling::EstimatorLaw, m: f64) -
 #[cfg(test)]
 mod tests {
     use super::*;
-    use randnet_sampler::SamplerError;
     use randnet_problem::{InputSpec, NetworkSpec, Observe};
+    use randnet_sampler::{BatchSampler, CpuDense, SamplerError};
 
     /// Wraps the CPU engine and fails (as a lost GPU would) once `fail_at` networks are reached.
     struct Failing {
@@ -810,10 +703,14 @@ mod tests {
             observe: Observe::parse_list("output,ntk").unwrap(),
             seed: 1,
         };
-        let mut failing = Failing {
-            inner: CpuDense::new(&problem).unwrap(),
-            fail_at: 350,
-        };
+        let mut failing = Sampler::new(
+            &problem,
+            Box::new(Failing {
+                inner: CpuDense::new(&problem).unwrap(),
+                fail_at: 350,
+            }),
+        )
+        .unwrap();
         let bar = ProgressBar::hidden();
         let mut progress = Progress::new(&problem, &mut failing, 0..1000).unwrap();
         let outcome = advance(
@@ -826,7 +723,7 @@ mod tests {
         );
         assert!(outcome.is_err());
         assert_eq!(progress.next, 300);
-        let mut clean = CpuDense::new(&problem).unwrap();
+        let mut clean = Sampler::new(&problem, Box::new(CpuDense::new(&problem).unwrap())).unwrap();
         let whole = draw(&problem, &mut clean, 0..300, Some(7), None).unwrap();
         let partial = progress.drawn();
         assert_eq!(partial.networks, 300);

@@ -11,10 +11,10 @@
 //! with stderr <= 10 % of |value| (absent where the value is 0), `stderr_at_networks` = the
 //! stderr at `--networks M`, `stderr_kind` = "exact" or "leading-order" (in 1/M).
 
-use crate::cli::{Format, TheoryArgs};
+use crate::args::{Format, TheoryArgs};
 use anyhow::Result;
-use randnet_sampler::inputs::resolve_inputs;
 use randnet_problem::{NetworkSpec, Observe};
+use randnet_sampler::inputs::resolve_inputs;
 use randnet_theory::sampling::{estimator_law, stderr_is_exact, EstimatorLaw};
 use randnet_theory::{predict, Kind, Prediction, STATISTICS};
 use serde::Serialize;
@@ -142,12 +142,14 @@ pub fn build(
     }
     let mut finite_width = BTreeMap::new();
     let mut order = Vec::new();
-    for name in observe.names(&spec, k) {
-        let law = estimator_law(&spec, &inputs, &name);
+    for obs in observe.layout(&spec, k).observables() {
+        let name = obs.to_string();
+        let law = estimator_law(&spec, &inputs, obs);
         let stats: BTreeMap<String, StatTheory> = STATISTICS
             .iter()
             .filter_map(|s| {
-                predict(&spec, &inputs, &name, s)
+                predict(&spec, &inputs, observe.curve, obs, s)
+                    .ok()
                     .map(|p| (s.to_string(), StatTheory::new(p, law.as_ref(), s, networks)))
             })
             .collect();
@@ -157,7 +159,7 @@ pub fn build(
         }
     }
     let mut bounds = BTreeMap::new();
-    if observe.ntk {
+    if observe.has(randnet_problem::Family::Ntk) {
         if let Some(p) = randnet_theory::ntk_second_moment_ratio(&spec) {
             for a in 0..k {
                 let mut m = BTreeMap::new();
@@ -379,7 +381,7 @@ mod tests {
         let k6 = &v["finite_width"]["output[0]"]["kappa6"];
         assert_eq!(k6["kind"], "exact");
         assert_eq!(k6["stderr_kind"], "leading-order");
-        let law = estimator_law(&spec, &inputs, "output[0]").unwrap();
+        let law = estimator_law(&spec, &inputs, &randnet_problem::Observable::Output(0)).unwrap();
         assert_eq!(
             k6["networks_for_10pct"].as_u64().unwrap() as f64,
             law.networks_for_relative_error("kappa6", 0.1).unwrap()

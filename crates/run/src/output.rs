@@ -159,6 +159,10 @@ pub struct Report {
     pub observables: BTreeMap<String, BTreeMap<String, Entry>>,
     /// Which observable families were drawn (needed to merge shards).
     pub observe: Observe,
+    /// Networks without a value of an observable (those a network may lack), where any; its
+    /// estimates are conditional on the value existing.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub undefined: BTreeMap<String, u64>,
     /// The slice of the network range this run drew (`--shard I/N`, or everything).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shard: Option<ShardInfo>,
@@ -183,8 +187,8 @@ pub struct ShardInfo {
 }
 
 impl Report {
-    pub fn render(&self, format: crate::cli::Format) -> Result<String> {
-        use crate::cli::Format;
+    pub fn render(&self, format: crate::args::Format) -> Result<String> {
+        use crate::args::Format;
         Ok(match format {
             Format::Json => {
                 #[derive(Serialize)]

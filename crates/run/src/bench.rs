@@ -2,14 +2,14 @@
 //! CPU generator's normals/s (the ceiling of the dense CPU engine), and — in the same run, on the
 //! same machine — the peer baselines of benches/peers/ on the same config, with ratios.
 
-use crate::cli::{Backend, BenchArgs, Method};
+use crate::args::{Backend, BenchArgs, Method};
 use crate::sample::make_sampler;
 use anyhow::{bail, Result};
+use randnet_problem::{Activation, InputSpec, NetworkSpec, Observe, Parameterization, WeightLaw};
 use randnet_sampler::inputs::resolve_inputs;
 use randnet_sampler::philox::key_of_seed;
 use randnet_sampler::stream::{fill_row, tag, Purpose};
-use randnet_sampler::{BatchSampler, Problem};
-use randnet_problem::{Activation, InputSpec, NetworkSpec, Observe, Parameterization, WeightLaw};
+use randnet_sampler::Problem;
 use rayon::prelude::*;
 use serde::Serialize;
 use std::process::Command;
@@ -61,7 +61,10 @@ fn config(name: &str) -> Result<(String, Problem, Option<[usize; 3]>)> {
 }
 
 /// Runs batches until `budget` has passed (after one warm-up batch).
-fn time_sampler(sampler: &mut dyn BatchSampler, budget: Duration) -> Result<(u64, f64)> {
+fn time_sampler(
+    sampler: &mut randnet_sampler::plan::Sampler,
+    budget: Duration,
+) -> Result<(u64, f64)> {
     let d = sampler.n_values();
     let mut batch = sampler.preferred_batch().unwrap_or(4);
     let mut buf = vec![0.0; batch * d];
@@ -298,7 +301,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
                     .map(|a| format!(" ({a})"))
                     .unwrap_or_default()
             );
-            let (n, secs) = time_sampler(sampler.as_mut(), budget)?;
+            let (n, secs) = time_sampler(&mut sampler, budget)?;
             let rate = n as f64 / secs;
             base.get_or_insert(rate);
             rows.push(Row {

@@ -11,7 +11,7 @@
 //! [`check`] validates every plot flag against the sweep's observables before any network is
 //! drawn (docs/plots.md).
 
-use crate::cli::SweepArgs;
+use crate::args::SweepArgs;
 use crate::sweep::SweepResult;
 use anyhow::{bail, Context, Result};
 use clap::ValueEnum;
@@ -28,7 +28,7 @@ static FONT: Once = Once::new();
 
 fn register_font() {
     FONT.call_once(|| {
-        let bytes: &'static [u8] = include_bytes!("../assets/fonts/DejaVuSans.ttf");
+        let bytes: &'static [u8] = include_bytes!("../../../assets/fonts/DejaVuSans.ttf");
         let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, bytes);
     });
 }
@@ -174,14 +174,14 @@ pub fn plottable(problems: &[Problem]) -> Vec<(String, Vec<String>)> {
         }
     };
     for p in problems {
-        for name in p.names() {
-            let stats = crate::sample::reported_statistics(&name)
+        for obs in p.layout().observables() {
+            let stats = crate::sample::reported_statistics(obs)
                 .iter()
                 .map(|s| s.name().to_string())
                 .collect();
-            add(name, stats);
+            add(obs.to_string(), stats);
         }
-        if p.observe.output {
+        if p.observe.has(randnet_problem::Family::Output) {
             let k = p.inputs.len();
             for a in 0..k {
                 for b in a + 1..k {

@@ -4,13 +4,13 @@
 //! 1e-12 relative of a single run; docs/cluster.md). Files from different specs, inputs, seeds,
 //! observables or sweep points are refused, and so are overlapping shards.
 
-use crate::cli::MergeArgs;
+use crate::args::MergeArgs;
 use crate::output::{write_atomic, ShardInfo, FORMAT};
 use crate::sample::{build_report_named, Drawn};
 use crate::sweep::{write_result, PointReport, SweepResult};
 use anyhow::{bail, Context, Result};
-use randnet_sampler::Problem;
 use randnet_problem::{NetworkSpec, Observe};
+use randnet_sampler::Problem;
 use randnet_stats::Accumulator;
 use serde::de::IgnoredAny;
 use serde::Deserialize;

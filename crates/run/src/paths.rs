@@ -177,7 +177,7 @@ pub fn check(outputs: &[Output], inputs: &[Input]) -> Result<()> {
 }
 
 /// The outputs and inputs of `randnet sample`.
-pub fn sample_files(args: &crate::cli::SampleArgs) -> (Vec<Output>, Vec<Input>) {
+pub fn sample_files(args: &crate::args::SampleArgs) -> (Vec<Output>, Vec<Input>) {
     let mut outs = Vec::new();
     if let Some(p) = &args.run.output {
         outs.push(Output::new("--output", p));
@@ -195,7 +195,7 @@ pub fn sample_files(args: &crate::cli::SampleArgs) -> (Vec<Output>, Vec<Input>) 
 }
 
 /// Called first by `randnet sample`: every path checked before any network is drawn.
-pub fn check_sample(args: &crate::cli::SampleArgs) -> Result<()> {
+pub fn check_sample(args: &crate::args::SampleArgs) -> Result<()> {
     let (outs, ins) = sample_files(args);
     check(&outs, &ins)
 }

@@ -14,9 +14,23 @@
 //! Relative paths in `output`, `plot`, `input-file` and `checkpoint` are taken relative to the
 //! batch file's directory.
 
-use crate::cli::{Cli, Command, RunFileArgs};
+use crate::args::{RunFileArgs, SampleArgs, SweepArgs};
+use clap::{Parser, Subcommand};
+
+/// A job's command line, parsed as the binary parses it.
+#[derive(Debug, Parser)]
+#[command(name = "randnet")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    Sample(SampleArgs),
+    Sweep(SweepArgs),
+}
 use anyhow::{bail, Context, Result};
-use clap::Parser;
 use std::path::Path;
 
 const PATH_FLAGS: [&str; 5] = ["output", "plot", "input-file", "checkpoint", "save-samples"];
@@ -151,7 +165,6 @@ pub fn run(args: &RunFileArgs) -> Result<()> {
                 crate::paths::sample_files(a).0
             }
             Command::Sweep(a) => crate::sweep::check(a).with_context(|| name.clone())?,
-            _ => unreachable!("checked above"),
         };
         outputs.extend(outs.into_iter().map(|mut o| {
             o.flag = format!("{name} {}", o.flag);
@@ -166,7 +179,6 @@ pub fn run(args: &RunFileArgs) -> Result<()> {
         match &cli.command {
             Command::Sample(a) => crate::sample::run(a),
             Command::Sweep(a) => crate::sweep::run(a),
-            _ => unreachable!("checked above"),
         }
         .with_context(|| name.clone())?;
     }

@@ -13,12 +13,12 @@
 //! Every run has a fixed seed and the CPU engines are deterministic whatever the thread count, so
 //! the suite's numbers are reproducible.
 
-use crate::cli::{Backend, Format, Method, VerifyArgs};
+use crate::args::{Backend, Format, Method, VerifyArgs};
 use crate::sample::{draw, make_sampler};
 use anyhow::{bail, Result};
+use randnet_problem::{InputSpec, NetworkSpec, Observe};
 use randnet_sampler::inputs::resolve_inputs;
 use randnet_sampler::Problem;
-use randnet_problem::{InputSpec, NetworkSpec, Observe};
 use randnet_stats::{Accumulator, Estimate, Statistic};
 use randnet_theory::{predict, Kind};
 use serde::Serialize;
@@ -300,7 +300,7 @@ fn sample(
         seed,
     };
     let mut chosen = make_sampler(&problem, Backend::Cpu, method, None)?;
-    let drawn = draw(&problem, chosen.sampler.as_mut(), 0..networks, None, None)?;
+    let drawn = draw(&problem, &mut chosen.sampler, 0..networks, None, None)?;
     if drawn.diverged > 0 {
         bail!(
             "{}: {} of {networks} networks diverged",
@@ -440,7 +440,16 @@ impl Job {
                 for (obs, stat) in stats {
                     let e = estimate(&problem, &acc, obs, stat)?;
                     let name = format!("{label}: {obs} {stat}");
-                    match predict(&problem.spec, &problem.inputs, obs, stat) {
+                    let typed: randnet_problem::Observable = obs.parse()?;
+                    match predict(
+                        &problem.spec,
+                        &problem.inputs,
+                        problem.observe.curve,
+                        &typed,
+                        stat,
+                    )
+                    .ok()
+                    {
                         Some(p) if p.kind == Kind::Exact => {
                             out.push(z_check(name, e, p.value, p.kind, "|z| <= 4"))
                         }
@@ -550,7 +559,13 @@ impl Job {
                     let observe = obs.split('[').next().unwrap_or(obs);
                     let (problem, acc) = sample(&m, 2, observe, method, networks, seed)?;
                     let e = estimate(&problem, &acc, obs, stat)?;
-                    let Some(p) = predict(&problem.spec, &problem.inputs, obs, stat) else {
+                    let Ok(p) = predict(
+                        &problem.spec,
+                        &problem.inputs,
+                        problem.observe.curve,
+                        &obs.parse()?,
+                        stat,
+                    ) else {
                         bail!("verify suite: no prediction for {label} {obs} {stat}");
                     };
                     theory = p.value;

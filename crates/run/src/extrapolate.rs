@@ -4,7 +4,7 @@
 //! `a` (randnet_theory::limit) and the 1/n coefficient beside `b` where theory has one
 //! (docs/statistics.md, "Extrapolation to infinite width").
 
-use crate::cli::SweepArgs;
+use crate::args::SweepArgs;
 use crate::output::Entry;
 use crate::sweep::{Point, PointReport, SweepResult};
 use anyhow::{bail, Result};
@@ -175,16 +175,24 @@ pub fn extrapolate(points: &[PointReport]) -> Vec<Extrapolation> {
                 let Some(fit) = fit_inverse_width_jackknife(&wf, &reps, &weights) else {
                     continue;
                 };
+                let Ok(typed) = obs.parse::<randnet_problem::Observable>() else {
+                    continue;
+                };
                 let limit = match key {
                     Key::Depth(_) => randnet_theory::limit::infinite_width_limit(
                         &first.spec,
                         &first.inputs,
-                        obs,
+                        &typed,
                         stat,
                     ),
                     Key::Ratio(_) => {
                         let specs: Vec<_> = group.iter().map(|p| p.report.spec.clone()).collect();
-                        randnet_theory::limit::fixed_ratio_limit(&specs, &first.inputs, obs, stat)
+                        randnet_theory::limit::fixed_ratio_limit(
+                            &specs,
+                            &first.inputs,
+                            &typed,
+                            stat,
+                        )
                     }
                 };
                 let unreliable =

@@ -5,7 +5,7 @@
 //! Every point accumulates its networks in index order, and a checkpoint holds the exact
 //! accumulator state, so a resumed sweep gives bitwise the estimates of an uninterrupted one.
 
-use crate::cli::{Format, SweepArgs};
+use crate::args::{Format, SweepArgs};
 use crate::output::{write_atomic, Entry, Report, ShardInfo, ENTRY_CSV_HEADER};
 use crate::sample::{
     advance, build_report_named, make_sampler, problem_from, progress_bar, Control, Progress,
@@ -128,8 +128,11 @@ pub fn points(args: &SweepArgs) -> Result<Vec<Point>> {
             let depths = parse_list::<usize>("--depths", Some(d))?;
             for &w in &widths {
                 for &l in &depths {
-                    if l > crate::cli::MAX_DEPTH {
-                        bail!("--depths: depth {l} is more than {}", crate::cli::MAX_DEPTH);
+                    if l > crate::args::MAX_DEPTH {
+                        bail!(
+                            "--depths: depth {l} is more than {}",
+                            crate::args::MAX_DEPTH
+                        );
                     }
                     pts.push(Point { width: w, depth: l });
                 }
@@ -143,10 +146,10 @@ pub fn points(args: &SweepArgs) -> Result<Vec<Point>> {
             for &w in &widths {
                 for &r in &ratios {
                     let depth = (r * w as f64).round();
-                    if depth < 1.0 || depth > crate::cli::MAX_DEPTH as f64 {
+                    if depth < 1.0 || depth > crate::args::MAX_DEPTH as f64 {
                         bail!(
                             "--ratios: ratio {r} at width {w} gives depth {depth}, outside 1..={}",
-                            crate::cli::MAX_DEPTH
+                            crate::args::MAX_DEPTH
                         );
                     }
                     pts.push(Point {
@@ -439,7 +442,7 @@ pub fn run(args: &SweepArgs) -> Result<()> {
             method: sampler.method().to_string(),
         };
         if cp.progress.len() <= i {
-            let p = Progress::new(problem, sampler.as_mut(), range.clone())?;
+            let p = Progress::new(problem, &mut sampler, range.clone())?;
             cp.progress.push(p);
             cp.engines.push(engine);
         } else if cp.engines[i] != engine {
@@ -481,7 +484,7 @@ pub fn run(args: &SweepArgs) -> Result<()> {
             ctl.every = std::time::Duration::from_secs_f64(args.checkpoint_seconds);
             advance(
                 problem,
-                sampler.as_mut(),
+                &mut sampler,
                 &mut progress,
                 run.batch,
                 None,

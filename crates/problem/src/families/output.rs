@@ -1,0 +1,17 @@
+use super::{copy, never, per_input, FamilyDef};
+use crate::layout::Primitive;
+use crate::{Family, Observable};
+
+/// f(x_a), readout unit 0 (docs/engines.md, "Dense").
+pub const OUTPUT: FamilyDef = FamilyDef {
+    family: Family::Output,
+    token: "output",
+    aliases: &[],
+    name: "output",
+    help: "output[a] = f(x_a), readout unit 0; pairs output[a,b] get joint_kappa4",
+    primitive: Primitive::Output,
+    values: |_, k| per_input(k, Observable::Output),
+    reduce: copy,
+    undefined: None,
+    positive: never,
+};

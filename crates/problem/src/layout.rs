@@ -1,0 +1,229 @@
+//! What engines compute ([`Primitive`]s) and where every value goes ([`Layout`]).
+//!
+//! Engines write the primitives a problem needs, in [`Primitive`] order, each primitive's values
+//! in its own order (below); the families then reduce them to the values of the output
+//! ([`crate::families::FamilyDef::reduce`]). The layout is built once per problem from the
+//! registry, so engines, reports and files agree on every slot by construction.
+
+use crate::families::{def, FAMILIES};
+use crate::{Family, Observable, Observe};
+use std::ops::Range;
+
+/// A quantity an engine computes per network, in the order engines write them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Primitive {
+    /// f(x_a), a = 0..K.
+    Output,
+    /// Θ(x_a, x_b), a ≤ b, row by row.
+    Ntk,
+    /// ‖z^l(x_a)‖²/n_l, layer-major: l = 1..L+1, then a.
+    Sqnorm,
+    /// ‖J(x_a) u‖, a = 0..K.
+    JacobianNorm,
+    LengthDistortion,
+    Regions,
+    Patterns,
+}
+
+impl Primitive {
+    pub const ALL: [Primitive; 7] = [
+        Primitive::Output,
+        Primitive::Ntk,
+        Primitive::Sqnorm,
+        Primitive::JacobianNorm,
+        Primitive::LengthDistortion,
+        Primitive::Regions,
+        Primitive::Patterns,
+    ];
+
+    /// Its number of values for `depth` hidden layers and `k` inputs.
+    pub fn len(self, depth: usize, k: usize) -> usize {
+        match self {
+            Primitive::Output | Primitive::JacobianNorm => k,
+            Primitive::Ntk => k * (k + 1) / 2,
+            Primitive::Sqnorm => (depth + 1) * k,
+            Primitive::LengthDistortion | Primitive::Regions | Primitive::Patterns => 1,
+        }
+    }
+
+    /// As [`Primitive::len`] in f64, for sizes far past memory (resource checks).
+    pub fn len_f64(self, depth: usize, k: usize) -> f64 {
+        let (l, k) = (depth as f64, k as f64);
+        match self {
+            Primitive::Output | Primitive::JacobianNorm => k,
+            Primitive::Ntk => k * (k + 1.0) / 2.0,
+            Primitive::Sqnorm => (l + 1.0) * k,
+            Primitive::LengthDistortion | Primitive::Regions | Primitive::Patterns => 1.0,
+        }
+    }
+
+    const fn bit(self) -> u16 {
+        1 << self as u16
+    }
+}
+
+/// A set of primitives (what a problem needs, what an engine computes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub struct PrimitiveSet(u16);
+
+impl PrimitiveSet {
+    pub const EMPTY: PrimitiveSet = PrimitiveSet(0);
+
+    pub fn of(primitives: &[Primitive]) -> Self {
+        PrimitiveSet(primitives.iter().fold(0, |m, p| m | p.bit()))
+    }
+
+    pub fn contains(self, p: Primitive) -> bool {
+        self.0 & p.bit() != 0
+    }
+
+    pub const fn with(self, p: Primitive) -> Self {
+        PrimitiveSet(self.0 | p.bit())
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    pub fn union(self, other: Self) -> Self {
+        PrimitiveSet(self.0 | other.0)
+    }
+
+    pub fn intersection(self, other: Self) -> Self {
+        PrimitiveSet(self.0 & other.0)
+    }
+
+    pub fn difference(self, other: Self) -> Self {
+        PrimitiveSet(self.0 & !other.0)
+    }
+
+    pub fn is_subset(self, other: Self) -> bool {
+        self.difference(other).is_empty()
+    }
+
+    /// In [`Primitive`] order.
+    pub fn iter(self) -> impl Iterator<Item = Primitive> {
+        Primitive::ALL
+            .into_iter()
+            .filter(move |p| self.contains(*p))
+    }
+
+    /// Values per network of these primitives.
+    pub fn len(self, depth: usize, k: usize) -> usize {
+        self.iter().map(|p| p.len(depth, k)).sum()
+    }
+}
+
+impl std::fmt::Display for PrimitiveSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<String> = self.iter().map(|p| format!("{p:?}")).collect();
+        f.write_str(&names.join(", "))
+    }
+}
+
+/// Where every primitive and every value of a problem sits in a network's row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Layout {
+    depth: usize,
+    k: usize,
+    primitives: PrimitiveSet,
+    observables: Vec<Observable>,
+    /// Per requested family: its values' range and its primitive's range.
+    families: Vec<(Family, Range<usize>, Range<usize>)>,
+    may_be_undefined: Vec<bool>,
+}
+
+impl Layout {
+    pub fn new(observe: &Observe, depth: usize, k: usize) -> Self {
+        let primitives = observe.primitives();
+        let mut observables = Vec::new();
+        let mut families = Vec::new();
+        let mut may_be_undefined = Vec::new();
+        for d in FAMILIES.iter().filter(|d| observe.has(d.family)) {
+            let values = (d.values)(depth, k);
+            let start = observables.len();
+            may_be_undefined.extend(std::iter::repeat_n(d.undefined.is_some(), values.len()));
+            observables.extend(values);
+            let prim = Self::range_in(primitives, d.primitive, depth, k);
+            families.push((d.family, start..observables.len(), prim));
+        }
+        Layout {
+            depth,
+            k,
+            primitives,
+            observables,
+            families,
+            may_be_undefined,
+        }
+    }
+
+    fn range_in(set: PrimitiveSet, p: Primitive, depth: usize, k: usize) -> Range<usize> {
+        let start: usize = set
+            .iter()
+            .take_while(|&q| q != p)
+            .map(|q| q.len(depth, k))
+            .sum();
+        start..start + p.len(depth, k)
+    }
+
+    /// The primitives engines must compute.
+    pub fn primitives(&self) -> PrimitiveSet {
+        self.primitives
+    }
+
+    /// Primitive values per network.
+    pub fn primitive_len(&self) -> usize {
+        self.primitives.len(self.depth, self.k)
+    }
+
+    /// Where primitive `p` sits in a primitive row (`None` if not needed).
+    pub fn primitive_range(&self, p: Primitive) -> Option<Range<usize>> {
+        self.primitives
+            .contains(p)
+            .then(|| Self::range_in(self.primitives, p, self.depth, self.k))
+    }
+
+    /// Where the primitives of `part` (a subset of this layout's, as one engine writes them in
+    /// its own row) sit in the full primitive row: (range in the part's row, range in the full).
+    pub fn scatter(&self, part: PrimitiveSet) -> Vec<(Range<usize>, Range<usize>)> {
+        part.iter()
+            .map(|p| {
+                (
+                    Self::range_in(part, p, self.depth, self.k),
+                    self.primitive_range(p).expect("a part of this layout"),
+                )
+            })
+            .collect()
+    }
+
+    /// The values, in output order.
+    pub fn observables(&self) -> &[Observable] {
+        &self.observables
+    }
+
+    /// Values per network.
+    pub fn len(&self) -> usize {
+        self.observables.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.observables.is_empty()
+    }
+
+    /// The value names, in output order.
+    pub fn names(&self) -> Vec<String> {
+        self.observables.iter().map(|o| o.to_string()).collect()
+    }
+
+    /// True for values a network may lack (NaN in the row; see `FamilyDef::undefined`).
+    pub fn may_be_undefined(&self) -> &[bool] {
+        &self.may_be_undefined
+    }
+
+    /// Writes a network's values from its primitive row.
+    pub fn reduce(&self, primitives: &[f64], values: &mut [f64]) {
+        for (family, out, prim) in &self.families {
+            (def(*family).reduce)(&primitives[prim.clone()], &mut values[out.clone()]);
+        }
+    }
+}
