@@ -9,6 +9,14 @@ use randnet_problem::{
 };
 use std::path::PathBuf;
 
+/// `--observe`'s help: every registered family's token (randnet_problem::families).
+fn observe_help(what: &str) -> String {
+    format!(
+        "{what}: {} (comma-separated)",
+        randnet_problem::families::tokens()
+    )
+}
+
 /// The network: architecture and initialization (conventions: docs/theory.md).
 #[derive(Debug, Clone, Args)]
 pub struct SpecArgs {
@@ -127,9 +135,8 @@ pub struct SampleArgs {
     pub spec: SpecArgs,
     #[command(flatten)]
     pub inputs: InputArgs,
-    /// Observables: output, ntk, sqnorm, jacobian, length_distortion, regions, patterns
-    /// (comma-separated).
-    #[arg(long, default_value = "output,ntk")]
+    /// Observables (comma-separated; the list comes from the registry of observable families).
+    #[arg(long, default_value = "output,ntk", help = observe_help("Observables"))]
     pub observe: String,
     /// The curve for length_distortion and regions: segment (x0 -> x1) or circle (centred at
     /// the origin, through x0, in the plane of x0 and x1).
@@ -323,8 +330,8 @@ pub struct TheoryArgs {
     pub spec: SpecArgs,
     #[command(flatten)]
     pub inputs: InputArgs,
-    /// Observables to predict: output, ntk, sqnorm, jacobian (comma-separated).
-    #[arg(long, default_value = "output,ntk,sqnorm,jacobian")]
+    /// Observables to predict (comma-separated; the list comes from the registry).
+    #[arg(long, default_value = "output,ntk,sqnorm,jacobian", help = observe_help("Observables to predict"))]
     pub observe: String,
     /// Seed of drawn inputs (--inputs K): `sample --seed S` draws the same inputs.
     #[arg(long, default_value_t = 0)]

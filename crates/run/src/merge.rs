@@ -39,6 +39,10 @@ struct ReportIn {
     #[allow(dead_code)]
     observables: IgnoredAny,
     observe: Observe,
+    /// Recomputed from the accumulator.
+    #[serde(default)]
+    #[allow(dead_code)]
+    undefined: Option<IgnoredAny>,
     #[serde(default)]
     shard: Option<ShardInfo>,
     #[serde(default)]

@@ -7,9 +7,7 @@
 
 use crate::args::{Format, SweepArgs};
 use crate::output::{write_atomic, Entry, Report, ShardInfo, ENTRY_CSV_HEADER};
-use crate::sample::{
-    advance, build_report_named, make_sampler, problem_from, progress_bar, Control, Progress,
-};
+use crate::sample::{advance, build_report_named, problem_from, progress_bar, Control, Progress};
 use anyhow::{bail, Context, Result};
 use randnet_sampler::Problem;
 use serde::{Deserialize, Serialize};
@@ -434,8 +432,11 @@ pub fn run(args: &SweepArgs) -> Result<()> {
     let already: u64 = cp.progress.iter().map(|p| p.next - range.start).sum();
     bar.set_position(already);
     let mut reports = Vec::new();
+    // One environment (the GPU opened once) for every point.
+    let request = crate::sample::request(run.backend, run.method, run.adapter.as_deref());
+    let env = randnet_sampler::plan::Env::open(&request)?;
     for (i, (problem, &pt)) in problems.iter().zip(&pts).enumerate() {
-        let chosen = make_sampler(problem, run.backend, run.method, run.adapter.as_deref())?;
+        let chosen = crate::sample::make_sampler_in(problem, &request, &env)?;
         let mut sampler = chosen.sampler;
         let engine = Engine {
             backend: sampler.backend().to_string(),

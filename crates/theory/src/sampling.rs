@@ -406,9 +406,9 @@ fn binom(n: usize, k: usize) -> f64 {
 ///
 /// - `output[a]`: zero-bias Gaussian piecewise-linear nets (the product law, docs/theory.md §2.1),
 ///   and Gaussian nets with L = 0 (f Gaussian);
-/// - `sqnorm[l,a]`: zero-bias Gaussian piecewise-linear nets (§2.2), and `sqnorm[1,a]` of any
+/// - `sqnorm[l,a]`: zero-bias Gaussian piecewise-linear nets (docs/theory.md §2.2), and `sqnorm[1,a]` of any
 ///   Gaussian net (K^1 χ²_{n1}/n1);
-/// - `jacobian_norm[a]`: Gaussian non-residual ReLU nets with C_b = 0, and linear nets (§2.3).
+/// - `jacobian_norm[a]`: Gaussian non-residual ReLU nets with C_b = 0, and linear nets (docs/theory.md §2.3).
 ///
 /// None otherwise (NTK entries, other specs, bad names or indices, inputs of the wrong length,
 /// or a degenerate law with sd = 0).
