@@ -248,9 +248,16 @@ impl Report {
             self.seed,
             self.inputs.len()
         );
+        // The observable column as wide as the longest name (at least 18).
+        let w = self
+            .rows()
+            .map(|(o, ..)| o.len())
+            .max()
+            .unwrap_or(0)
+            .max(18);
         let _ = writeln!(
             out,
-            "{:<18} {:<17} {:>11} {:>10} {:>11} {:<15} {:<22} {}",
+            "{:<w$} {:<17} {:>11} {:>10} {:>11} {:<15} {:<22} {}",
             "observable",
             "statistic",
             "estimate",
@@ -264,7 +271,7 @@ impl Report {
         for (obs, stat, e) in self.rows() {
             let _ = writeln!(
                 out,
-                "{:<18} {:<17} {:>11} {:>10} {:>11} {:<15} {:<22} {}",
+                "{:<w$} {:<17} {:>11} {:>10} {:>11} {:<15} {:<22} {}",
                 obs,
                 stat,
                 fmt_sig(e.estimate, 5),
