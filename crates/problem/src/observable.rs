@@ -15,6 +15,7 @@ pub enum Family {
     Ntk,
     Sqnorm,
     JacobianNorm,
+    LogJacobianNorm,
     LengthDistortion,
     Regions,
     Patterns,
@@ -34,6 +35,8 @@ pub enum Observable {
     Sqnorm(usize, usize),
     /// ‖J(x_a) u‖.
     JacobianNorm(usize),
+    /// ln ‖J(x_a) u‖, for networks with J(x_a) u ≠ 0.
+    LogJacobianNorm(usize),
     LengthDistortion,
     Regions,
     Patterns,
@@ -46,6 +49,7 @@ impl Observable {
             Observable::Ntk(..) => Family::Ntk,
             Observable::Sqnorm(..) => Family::Sqnorm,
             Observable::JacobianNorm(_) => Family::JacobianNorm,
+            Observable::LogJacobianNorm(_) => Family::LogJacobianNorm,
             Observable::LengthDistortion => Family::LengthDistortion,
             Observable::Regions => Family::Regions,
             Observable::Patterns => Family::Patterns,
@@ -55,7 +59,9 @@ impl Observable {
     /// The indices written between brackets in the name (none for the geometry observables).
     pub fn indices(&self) -> Vec<usize> {
         match *self {
-            Observable::Output(a) | Observable::JacobianNorm(a) => vec![a],
+            Observable::Output(a)
+            | Observable::JacobianNorm(a)
+            | Observable::LogJacobianNorm(a) => vec![a],
             Observable::OutputPair(a, b) | Observable::Ntk(a, b) | Observable::Sqnorm(a, b) => {
                 vec![a, b]
             }
@@ -70,6 +76,7 @@ impl Observable {
             (Family::Ntk, [a, b]) => Observable::Ntk(*a, *b),
             (Family::Sqnorm, [l, a]) => Observable::Sqnorm(*l, *a),
             (Family::JacobianNorm, [a]) => Observable::JacobianNorm(*a),
+            (Family::LogJacobianNorm, [a]) => Observable::LogJacobianNorm(*a),
             (Family::LengthDistortion, []) => Observable::LengthDistortion,
             (Family::Regions, []) => Observable::Regions,
             (Family::Patterns, []) => Observable::Patterns,

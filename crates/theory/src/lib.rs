@@ -218,7 +218,9 @@ pub fn predict(
     }
     let (k, depth) = (xs.len(), spec.depth());
     let exists = match *observable {
-        Observable::Output(a) | Observable::JacobianNorm(a) => a < k,
+        Observable::Output(a) | Observable::JacobianNorm(a) | Observable::LogJacobianNorm(a) => {
+            a < k
+        }
         Observable::OutputPair(a, b) | Observable::Ntk(a, b) => a < k && b < k,
         Observable::Sqnorm(l, a) => a < k && (1..=depth + 1).contains(&l),
         Observable::LengthDistortion | Observable::Regions | Observable::Patterns => true,
@@ -453,8 +455,157 @@ fn pointwise(
             let kap = exact::jacobian_cumulants(spec.cw, &spec.layer_widths(), relu);
             from_cumulants(&kap, statistic, Kind::Exact)
         }
+        Observable::LogJacobianNorm(_) => {
+            // The product law of ‖Ju‖² (exact::jacobian_cumulants) in logarithms: a sum of
+            // independent ln χ² terms, conditional on no dead layer.
+            let relu = spec.activation == Activation::Relu;
+            let ok = gaussian && spec.residual.is_none() && ((relu && spec.cb == 0.0) || linear);
+            if !ok {
+                return None;
+            }
+            let kap = log_jacobian_cumulants(spec.cw, &spec.layer_widths(), relu)?;
+            from_cumulants(&kap, statistic, Kind::Exact)
+        }
         _ => None,
     }
+}
+
+/// Cumulants κ_1..κ_6 of ln‖J(x)u‖ conditional on J(x)u ≠ 0, for the nets of
+/// [`exact::jacobian_cumulants`] (Gaussian weights, zero-bias ReLU or linear). There
+/// ‖Ju‖² = Π_{l=1}^{L+1} (C_W/n_{l−1}) X_l with independent X_l ~ χ²_{K_l}, K_l ~ Bin(n_l, 1/2)
+/// (ReLU hidden layers; K_l = n_l for linear ones) and X_{L+1} ~ χ²_{n_out} (Hanin 2018, arXiv
+/// 1801.03744; Hanin & Nica 2019, arXiv 1812.05994). J u = 0 exactly when some K_l = 0; given
+/// that none is, the K_l are independent and each conditioned on K_l ≥ 1. So
+/// ln‖Ju‖ = ½ Σ_l [ln(C_W/n_{l−1}) + ln X_l] and its cumulants are κ_j = 2^{−j} Σ_l κ_j(ln X_l)
+/// (plus the constant in κ_1).
+fn log_jacobian_cumulants(cw: f64, widths: &[usize], relu: bool) -> Option<Vec<f64>> {
+    let depth = widths.len().checked_sub(2)?;
+    let mut kap = vec![0.0; exact::MAXK + 1];
+    for l in 1..=depth + 1 {
+        kap[1] += 0.5 * (cw / widths[l - 1] as f64).ln();
+        let layer = if relu && l <= depth {
+            log_chi2_binomial_cumulants(widths[l])?
+        } else {
+            log_chi2_cumulants(widths[l] as f64)
+        };
+        for (j, k) in kap.iter_mut().enumerate().skip(1) {
+            *k += layer[j] * 0.5f64.powi(j as i32);
+        }
+    }
+    kap.iter().all(|k| k.is_finite()).then_some(kap)
+}
+
+/// Cumulants of ln χ²_k: κ_1 = ψ(k/2) + ln 2, κ_j = ψ^{(j−1)}(k/2) (the log of a Gamma(k/2, 2)
+/// variable; Abramowitz & Stegun 6.4).
+fn log_chi2_cumulants(k: f64) -> [f64; exact::MAXK + 1] {
+    let mut kap = [0.0; exact::MAXK + 1];
+    kap[1] = polygamma(0, k / 2.0) + std::f64::consts::LN_2;
+    for (j, v) in kap.iter_mut().enumerate().skip(2) {
+        *v = polygamma(j - 1, k / 2.0);
+    }
+    kap
+}
+
+/// Cumulants of ln χ²_K with K ~ Bin(n, 1/2) conditioned on K ≥ 1: the mixture's moments about
+/// a centre near its mean (so no precision is lost to a large mean), then its cumulants.
+fn log_chi2_binomial_cumulants(n: usize) -> Option<[f64; exact::MAXK + 1]> {
+    use statrs::function::gamma::ln_gamma;
+    const M: usize = exact::MAXK;
+    let centre = log_chi2_cumulants(n.div_ceil(2) as f64)[1];
+    // ln P(K = k | K >= 1) = ln C(n, k) - n ln 2 - ln(1 - 2^-n).
+    let ln_norm = -(n as f64) * std::f64::consts::LN_2
+        - (-(-(n as f64) * std::f64::consts::LN_2).exp()).ln_1p();
+    let ln_fact = |m: usize| ln_gamma(m as f64 + 1.0);
+    let mut moments = [0.0; M + 1];
+    for k in 1..=n {
+        let w = (ln_fact(n) - ln_fact(k) - ln_fact(n - k) + ln_norm).exp();
+        if w < 1e-300 {
+            continue;
+        }
+        let mut kap = log_chi2_cumulants(k as f64);
+        kap[1] -= centre;
+        let mu = raw_moments(&kap);
+        for (m, v) in moments.iter_mut().zip(mu) {
+            *m += w * v;
+        }
+    }
+    let mut kap = cumulants(&moments);
+    kap[1] += centre;
+    kap.iter().all(|k| k.is_finite()).then_some(kap)
+}
+
+/// Raw moments μ'_0..μ'_6 from cumulants κ_1..κ_6: μ'_n = Σ_{k=1}^{n} C(n−1, k−1) κ_k μ'_{n−k}.
+fn raw_moments(kap: &[f64; exact::MAXK + 1]) -> [f64; exact::MAXK + 1] {
+    let mut mu = [0.0; exact::MAXK + 1];
+    mu[0] = 1.0;
+    for n in 1..=exact::MAXK {
+        mu[n] = (1..=n)
+            .map(|k| binomial(n - 1, k - 1) * kap[k] * mu[n - k])
+            .sum();
+    }
+    mu
+}
+
+/// Cumulants κ_1..κ_6 from raw moments (the inverse of [`raw_moments`]).
+fn cumulants(mu: &[f64; exact::MAXK + 1]) -> [f64; exact::MAXK + 1] {
+    let mut kap = [0.0; exact::MAXK + 1];
+    for n in 1..=exact::MAXK {
+        kap[n] = mu[n]
+            - (1..n)
+                .map(|k| binomial(n - 1, k - 1) * kap[k] * mu[n - k])
+                .sum::<f64>();
+    }
+    kap
+}
+
+fn binomial(n: usize, k: usize) -> f64 {
+    (0..k).fold(1.0, |acc, i| acc * (n - i) as f64 / (i + 1) as f64)
+}
+
+/// The polygamma function ψ^{(m)}(x), x > 0: the recurrence ψ^{(m)}(x) = ψ^{(m)}(x + 1) −
+/// (−1)^m m!/x^{m+1} up to x ≥ 20, then the asymptotic series (Abramowitz & Stegun 6.3.18 for
+/// m = 0, 6.4.11 for m ≥ 1) to B_14, accurate to ~1e-16 relative there. statrs has only the
+/// digamma function (m = 0), which the tests hold this against.
+pub fn polygamma(m: usize, x: f64) -> f64 {
+    const B2K: [f64; 7] = [
+        1.0 / 6.0,
+        -1.0 / 30.0,
+        1.0 / 42.0,
+        -1.0 / 30.0,
+        5.0 / 66.0,
+        -691.0 / 2730.0,
+        7.0 / 6.0,
+    ];
+    let fact = |n: usize| (1..=n).fold(1.0, |a, i| a * i as f64);
+    let sign = if m % 2 == 0 { 1.0 } else { -1.0 }; // (−1)^m
+    let mut x = x;
+    let mut shift = 0.0;
+    while x < 20.0 {
+        shift -= sign * fact(m) / x.powi(m as i32 + 1);
+        x += 1.0;
+    }
+    let asymptotic = if m == 0 {
+        x.ln()
+            - 0.5 / x
+            - B2K
+                .iter()
+                .enumerate()
+                .map(|(i, b)| b / ((2 * i + 2) as f64 * x.powi(2 * i as i32 + 2)))
+                .sum::<f64>()
+    } else {
+        let series: f64 = fact(m - 1) / x.powi(m as i32)
+            + fact(m) / (2.0 * x.powi(m as i32 + 1))
+            + B2K
+                .iter()
+                .enumerate()
+                .map(|(i, b)| {
+                    let k = 2 * i + 2;
+                    b * fact(k + m - 1) / (fact(k) * x.powi((k + m) as i32))
+                })
+                .sum::<f64>();
+        -sign * series
+    };
+    asymptotic + shift
 }
 
 /// variance / mean²: exact when both are; for the diagonal NTK of zero-bias ReLU nets Hanin &

@@ -9,6 +9,7 @@
 
 mod geometry;
 mod jacobian;
+mod log_jacobian;
 mod ntk;
 mod output;
 mod sqnorm;
@@ -50,6 +51,7 @@ pub const FAMILIES: &[FamilyDef] = &[
     ntk::NTK,
     sqnorm::SQNORM,
     jacobian::JACOBIAN_NORM,
+    log_jacobian::LOG_JACOBIAN_NORM,
     geometry::LENGTH_DISTORTION,
     geometry::REGIONS,
     geometry::PATTERNS,
