@@ -249,7 +249,7 @@ pub fn run(args: &MergeArgs) -> Result<()> {
     if args.files.is_empty() {
         bail!("merge needs at least one file");
     }
-    // The output before anything is read: never one of the shards (src/paths.rs).
+    // The output before anything is read: never one of the shards (paths.rs).
     if let Some(out) = &args.output {
         let inputs: Vec<crate::paths::Input> = args
             .files

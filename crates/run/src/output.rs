@@ -447,7 +447,7 @@ fn write_atomic_with(
     result.with_context(|| format!("cannot write {}", path.display()))
 }
 
-/// The temporary sibling used while `path` is being written (src/paths.rs).
+/// The temporary sibling used while `path` is being written (paths.rs).
 pub fn temp_path(path: &Path) -> std::path::PathBuf {
     crate::paths::temp_path(path)
 }

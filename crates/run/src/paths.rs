@@ -4,7 +4,7 @@
 //! path then fails in a fraction of a second instead of after hours of sampling, and never
 //! destroys an input or a finished result.
 //!
-//! Temporary files (src/output.rs, src/npy.rs) are named `.randnet-<pid>-<counter>.tmp` in the
+//! Temporary files (output.rs, npy.rs) are named `.randnet-<pid>-<counter>.tmp` in the
 //! target's directory: short and bounded, so any name that fits the file system fits its
 //! temporary name too.
 

@@ -35,7 +35,7 @@ pub fn problem_from(args: &SampleArgs) -> Result<Problem> {
 }
 
 pub fn run(args: &SampleArgs) -> Result<()> {
-    // Every output path before any work (src/paths.rs).
+    // Every output path before any work (paths.rs).
     crate::paths::check_sample(args)?;
     let problem = problem_from(args)?;
     if args.run.networks == 0 {

@@ -96,7 +96,7 @@ pub struct SweepResult {
     pub seed: u64,
     pub networks: u64,
     pub points: Vec<PointReport>,
-    /// `--extrapolate`: the fits a + b/n at every depth or ratio (src/extrapolate.rs).
+    /// `--extrapolate`: the fits a + b/n at every depth or ratio (extrapolate.rs).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub extrapolations: Option<Vec<crate::extrapolate::Extrapolation>>,
 }
@@ -349,7 +349,7 @@ fn plan(args: &SweepArgs) -> Result<Plan> {
         backend: value_name(&run.backend),
     };
     let cp_path = checkpoint_path(args, &key);
-    // Every file the sweep writes, checked before any work (src/paths.rs).
+    // Every file the sweep writes, checked before any work (paths.rs).
     use crate::paths::{Input, Output};
     let mut outputs = Vec::new();
     if let Some(p) = &run.output {

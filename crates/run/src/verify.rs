@@ -15,7 +15,7 @@
 
 use crate::args::{Backend, Format, Method, VerifyArgs};
 use crate::sample::{draw, make_sampler};
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use randnet_problem::{InputSpec, NetworkSpec, Observe};
 use randnet_sampler::inputs::resolve_inputs;
 use randnet_sampler::Problem;
@@ -591,59 +591,9 @@ impl Job {
     }
 }
 
-/// Weighted least squares: rows (x, y, se(y)); returns the coefficients and their covariance
-/// (XᵀWX)⁻¹ with W = diag(1/se²).
+/// Weighted least squares (randnet_stats::fit::weighted_least_squares).
 fn wls(rows: &[(Vec<f64>, f64, f64)]) -> Result<(Vec<f64>, Vec<Vec<f64>>)> {
-    let p = rows[0].0.len();
-    let mut a = vec![vec![0.0; p]; p];
-    let mut b = vec![0.0; p];
-    for (x, y, s) in rows {
-        let w = 1.0 / (s * s);
-        for i in 0..p {
-            b[i] += w * x[i] * y;
-            for j in 0..p {
-                a[i][j] += w * x[i] * x[j];
-            }
-        }
-    }
-    let inv = invert(a)?;
-    let beta = (0..p)
-        .map(|i| (0..p).map(|j| inv[i][j] * b[j]).sum())
-        .collect();
-    Ok((beta, inv))
-}
-
-/// Gauss–Jordan inverse of a small symmetric positive definite matrix.
-fn invert(mut a: Vec<Vec<f64>>) -> Result<Vec<Vec<f64>>> {
-    let p = a.len();
-    let mut inv: Vec<Vec<f64>> = (0..p)
-        .map(|i| (0..p).map(|j| if i == j { 1.0 } else { 0.0 }).collect())
-        .collect();
-    for c in 0..p {
-        let piv = (c..p)
-            .max_by(|&i, &j| a[i][c].abs().total_cmp(&a[j][c].abs()))
-            .unwrap();
-        if a[piv][c].abs() < 1e-300 || !a[piv][c].is_finite() {
-            bail!("verify suite: singular fit");
-        }
-        a.swap(c, piv);
-        inv.swap(c, piv);
-        let d = a[c][c];
-        for j in 0..p {
-            a[c][j] /= d;
-            inv[c][j] /= d;
-        }
-        for i in 0..p {
-            if i != c {
-                let f = a[i][c];
-                for j in 0..p {
-                    a[i][j] -= f * a[c][j];
-                    inv[i][j] -= f * inv[c][j];
-                }
-            }
-        }
-    }
-    Ok(inv)
+    randnet_stats::fit::weighted_least_squares(rows).context("verify suite: singular fit")
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -226,3 +226,62 @@ mod tests {
         assert_eq!(jackknife_stderr(&reps).to_bits(), e.stderr.to_bits());
     }
 }
+
+/// Weighted least squares: rows (x, y, se(y)); returns the coefficients and their covariance
+/// (XᵀWX)⁻¹ with W = diag(1/se²); None when XᵀWX is singular.
+pub fn weighted_least_squares(rows: &[(Vec<f64>, f64, f64)]) -> Option<(Vec<f64>, Vec<Vec<f64>>)> {
+    if rows.is_empty() {
+        return None;
+    }
+    let p = rows[0].0.len();
+    let mut a = vec![vec![0.0; p]; p];
+    let mut b = vec![0.0; p];
+    for (x, y, s) in rows {
+        let w = 1.0 / (s * s);
+        for i in 0..p {
+            b[i] += w * x[i] * y;
+            for j in 0..p {
+                a[i][j] += w * x[i] * x[j];
+            }
+        }
+    }
+    let inv = invert(a)?;
+    let beta = (0..p)
+        .map(|i| (0..p).map(|j| inv[i][j] * b[j]).sum())
+        .collect();
+    Some((beta, inv))
+}
+
+/// Gauss–Jordan inverse (partial pivoting) of a small symmetric positive definite matrix; None
+/// when singular.
+fn invert(mut a: Vec<Vec<f64>>) -> Option<Vec<Vec<f64>>> {
+    let p = a.len();
+    let mut inv: Vec<Vec<f64>> = (0..p)
+        .map(|i| (0..p).map(|j| if i == j { 1.0 } else { 0.0 }).collect())
+        .collect();
+    for c in 0..p {
+        let piv = (c..p)
+            .max_by(|&i, &j| a[i][c].abs().total_cmp(&a[j][c].abs()))
+            .unwrap();
+        if a[piv][c].abs() < 1e-300 || !a[piv][c].is_finite() {
+            return None;
+        }
+        a.swap(c, piv);
+        inv.swap(c, piv);
+        let d = a[c][c];
+        for j in 0..p {
+            a[c][j] /= d;
+            inv[c][j] /= d;
+        }
+        for i in 0..p {
+            if i != c {
+                let f = a[i][c];
+                for j in 0..p {
+                    a[i][j] -= f * a[c][j];
+                    inv[i][j] -= f * inv[c][j];
+                }
+            }
+        }
+    }
+    Some(inv)
+}

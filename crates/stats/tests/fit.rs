@@ -205,3 +205,35 @@ fn joint_jackknife_covers_the_intercept_of_the_variance() {
         s.indep_scale
     );
 }
+
+/// Weighted least squares recovers exact coefficients from noiseless rows, and its covariance is
+/// (XᵀWX)⁻¹: for y = a + b x with equal se s at x = 0, 1, 2 that is s²/6 · [[5, −3], [−3, 3]].
+#[test]
+fn weighted_least_squares_is_exact_on_a_line() {
+    use randnet_stats::fit::weighted_least_squares;
+    let s = 0.5;
+    let rows: Vec<(Vec<f64>, f64, f64)> = (0..3)
+        .map(|x| (vec![1.0, x as f64], 2.0 - 3.0 * x as f64, s))
+        .collect();
+    let (beta, cov) = weighted_least_squares(&rows).unwrap();
+    // Gauss–Jordan on a 2×2 system of small integers: exact to rounding.
+    assert!(
+        (beta[0] - 2.0).abs() < 1e-12 && (beta[1] + 3.0).abs() < 1e-12,
+        "{beta:?}"
+    );
+    let want = [[5.0, -3.0], [-3.0, 3.0]];
+    for i in 0..2 {
+        for j in 0..2 {
+            assert!(
+                (cov[i][j] - s * s / 6.0 * want[i][j]).abs() < 1e-12,
+                "{cov:?}"
+            );
+        }
+    }
+    // Collinear regressors: no fit.
+    let collinear: Vec<(Vec<f64>, f64, f64)> = (0..3)
+        .map(|x| (vec![x as f64, 2.0 * x as f64], 1.0, 1.0))
+        .collect();
+    assert!(weighted_least_squares(&collinear).is_none());
+    assert!(weighted_least_squares(&[]).is_none());
+}

@@ -31,12 +31,15 @@ impl Engine for DenseGpu {
     }
 
     /// Any pointwise problem on an open GPU; under `--backend auto --method auto` not where the
-    /// matrix-free engines pay. Its model: ~2e11 weights/s on an H100, twice the passes with the
-    /// NTK (docs/performance.md).
+    /// matrix-free engines pay and the GPU's takes the problem (docs/engines.md). Its model:
+    /// ~2e11 weights/s on an H100, twice the passes with the NTK (docs/performance.md).
     fn supports(&self, problem: &Problem, request: &Request, env: &Env) -> Result<Cost, String> {
         context(env)?;
-        if request.is_auto() && plan::matrix_free_pays(problem) {
-            return Err("the matrix-free engines are faster here (docs/engines.md)".into());
+        if request.is_auto()
+            && plan::matrix_free_pays(problem)
+            && MatrixFreeGpu.supports(problem, request, env).is_ok()
+        {
+            return Err("the GPU matrix-free engine is faster here (docs/engines.md)".into());
         }
         let w = problem.spec.layer_widths();
         let weights: f64 = w.windows(2).map(|p| (p[0] * p[1]) as f64).sum();
