@@ -26,10 +26,13 @@ fn sample(args: &[&str]) -> serde_json::Value {
 fn dead_layers_are_counted_and_the_rest_follow_the_exact_law() {
     let m = 40_000.0;
     let p_dead = 1.0 - (15.0f64 / 16.0).powi(5);
-    for method in ["dense", "matrix-free"] {
+    // With biases the law is the same (docs/theory.md §2.3); the matrix-free engine needs none.
+    for (method, cb) in [("dense", "0"), ("matrix-free", "0"), ("dense", "0.5")] {
         let j = sample(&[
             "--backend",
             "cpu",
+            "--cb",
+            cb,
             "--method",
             method,
             "--width",

@@ -448,7 +448,8 @@ fn pointwise(
                 return None;
             }
             let relu = spec.activation == Activation::Relu;
-            let ok = gaussian && spec.residual.is_none() && ((relu && spec.cb == 0.0) || linear);
+            // Biases do not change the law (docs/theory.md §2.3: the sign flip (W_i, b_i) → (−W_i, −b_i)).
+            let ok = gaussian && spec.residual.is_none() && (relu || linear);
             if !ok {
                 return None;
             }
@@ -459,7 +460,8 @@ fn pointwise(
             // The product law of ‖Ju‖² (exact::jacobian_cumulants) in logarithms: a sum of
             // independent ln χ² terms, conditional on no dead layer.
             let relu = spec.activation == Activation::Relu;
-            let ok = gaussian && spec.residual.is_none() && ((relu && spec.cb == 0.0) || linear);
+            // Biases do not change the law (docs/theory.md §2.3: the sign flip (W_i, b_i) → (−W_i, −b_i)).
+            let ok = gaussian && spec.residual.is_none() && (relu || linear);
             if !ok {
                 return None;
             }

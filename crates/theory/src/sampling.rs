@@ -458,7 +458,8 @@ pub fn estimator_law(
             }
             let relu = spec.activation == Activation::Relu;
             let linear = spec.activation == Activation::Linear;
-            let ok = gaussian && spec.residual.is_none() && ((relu && spec.cb == 0.0) || linear);
+            // Biases do not change the law (docs/theory.md §2.3: the sign flip (W_i, b_i) → (−W_i, −b_i)).
+            let ok = gaussian && spec.residual.is_none() && (relu || linear);
             if !ok {
                 return None;
             }

@@ -106,12 +106,19 @@ fn width_one_relu_layers_condition_to_chi2_one() {
     );
 }
 
-/// Theory only where the product law holds.
+/// Theory only where the product law holds: ReLU with or without biases (the same law:
+/// docs/theory.md §2.3), not tanh.
 #[test]
-fn no_theory_with_biases_or_tanh() {
+fn biases_keep_the_law_tanh_has_none() {
     let xs = vec![vec![1.0, 2.0, 0.0]];
+    let plain = NetworkSpec::builder(3, vec![4, 4]).build().unwrap();
     let biased = NetworkSpec::builder(3, vec![4, 4]).cb(0.1).build().unwrap();
-    assert!(predict_named(&biased, &xs, "log_jacobian_norm[0]", "mean").is_none());
+    for stat in ["mean", "variance", "kappa4"] {
+        let a = predict_named(&plain, &xs, "log_jacobian_norm[0]", stat).unwrap();
+        let b = predict_named(&biased, &xs, "log_jacobian_norm[0]", stat).unwrap();
+        assert_eq!(a.value.to_bits(), b.value.to_bits(), "{stat}");
+        assert_eq!(b.kind, Kind::Exact);
+    }
     let tanh = NetworkSpec::builder(3, vec![4, 4])
         .activation(Activation::Tanh)
         .build()

@@ -682,9 +682,10 @@ fn law_matches_predict() {
         assert!(estimator_law(&s, &[vec![1.0]], "output[0]").is_none());
     }
     // relu: 2 outputs + 2 jacobians + 4 sqnorms; leaky, shaped: 2 + 3 (no jacobian); linear: 2 +
-    // 2 + 3; linear+bias: 2 jacobians + sqnorm[1]; tanh, relu+bias: sqnorm[1]; tanh L=0: 2
-    // outputs + sqnorm[1]; relu L=0: everything (2 + 2 + 1).
-    assert_eq!(n_laws, 8 + 5 + 7 + 3 + 5 + 1 + 1 + 3 + 5);
+    // 2 + 3; linear+bias: 2 jacobians + sqnorm[1]; tanh: sqnorm[1]; relu+bias: 2 jacobians (biases
+    // keep the Jacobian law, docs/theory.md §2.3) + sqnorm[1]; tanh L=0: 2 outputs + sqnorm[1];
+    // relu L=0: everything (2 + 2 + 1).
+    assert_eq!(n_laws, 8 + 5 + 7 + 3 + 5 + 1 + 3 + 3 + 5);
 }
 
 /// networks_for_relative_error returns the smallest M with stderr(M) ≤ rel·|value|, and None
