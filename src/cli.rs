@@ -26,6 +26,10 @@ pub enum Command {
     /// The same statistics across widths and depths (or L/n ratios): tidy CSV/JSON, plots,
     /// checkpoints and --resume.
     Sweep(SweepArgs),
+    /// The same networks under several weight laws (--weights gaussian,uniform,rademacher):
+    /// every estimate's difference from the first law with its standard error, and a
+    /// Kolmogorov–Smirnov statistic on the per-network values.
+    Compare(SampleArgs),
     /// Merge the JSON outputs of sharded sample or sweep runs into one result.
     Merge(MergeArgs),
     /// Run a batch of sample and sweep jobs from a TOML file.

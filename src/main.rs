@@ -4,7 +4,7 @@
 
 mod cli;
 
-use randnet_run::{batch, bench, merge, sample, sweep, theory_cmd, verify};
+use randnet_run::{batch, bench, compare, merge, sample, sweep, theory_cmd, verify};
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -49,7 +49,10 @@ fn main() -> ExitCode {
     // (theory, verify, bench, merge) keep the default: a signal ends them.
     if matches!(
         cli.command,
-        cli::Command::Sample(_) | cli::Command::Sweep(_) | cli::Command::Run(_)
+        cli::Command::Sample(_)
+            | cli::Command::Sweep(_)
+            | cli::Command::Run(_)
+            | cli::Command::Compare(_)
     ) {
         sample::install_interrupt_handler();
     }
@@ -57,6 +60,7 @@ fn main() -> ExitCode {
         cli::Command::Sample(args) => sample::run(args),
         cli::Command::Bench(args) => bench::run(args),
         cli::Command::Sweep(args) => sweep::run(args),
+        cli::Command::Compare(args) => compare::run(args),
         cli::Command::Merge(args) => merge::run(args),
         cli::Command::Run(args) => batch::run(args),
         cli::Command::Theory(args) => theory_cmd::run(args),

@@ -10,6 +10,7 @@
 pub mod args;
 pub mod batch;
 pub mod bench;
+pub mod compare;
 pub mod extrapolate;
 pub mod input_file;
 pub mod merge;

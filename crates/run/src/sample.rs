@@ -67,7 +67,7 @@ pub fn run(args: &SampleArgs) -> Result<()> {
         &mut sampler,
         &mut progress,
         args.run.batch,
-        npy.as_mut(),
+        npy.as_mut().map(|w| w as &mut dyn RowSink),
         &mut Control::new(&bar),
     );
     bar.finish_and_clear();
@@ -365,6 +365,25 @@ impl Progress {
     }
 }
 
+/// Where every drawn network's values go besides the accumulator, in network order (diverged
+/// networks included): a .npy file (`--save-samples`), or memory (`randnet compare`).
+pub trait RowSink {
+    fn write_rows(&mut self, rows: &[f64]) -> Result<()>;
+}
+
+impl RowSink for NpyWriter {
+    fn write_rows(&mut self, rows: &[f64]) -> Result<()> {
+        NpyWriter::write_rows(self, rows)
+    }
+}
+
+impl RowSink for Vec<f64> {
+    fn write_rows(&mut self, rows: &[f64]) -> Result<()> {
+        self.extend_from_slice(rows);
+        Ok(())
+    }
+}
+
 /// Progress display and checkpointing of a long run.
 pub struct Control<'a> {
     pub bar: &'a ProgressBar,
@@ -403,7 +422,7 @@ pub fn advance(
     sampler: &mut Sampler,
     progress: &mut Progress,
     batch: Option<usize>,
-    mut npy: Option<&mut NpyWriter>,
+    mut npy: Option<&mut dyn RowSink>,
     ctl: &mut Control,
 ) -> Result<bool> {
     let d = sampler.n_values();
@@ -513,7 +532,7 @@ pub fn draw(
     sampler: &mut Sampler,
     range: std::ops::Range<u64>,
     batch: Option<usize>,
-    npy: Option<&mut NpyWriter>,
+    npy: Option<&mut dyn RowSink>,
 ) -> Result<Drawn> {
     let bar = progress_bar(range.end - range.start);
     let mut progress = Progress::new(problem, sampler, range)?;

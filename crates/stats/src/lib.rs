@@ -894,9 +894,9 @@ fn central_sums_to(s: &[f64], rmax: usize) -> [f64; 13] {
     t
 }
 
-/// Delete-one-group jackknife standard error of replicates; NaN with fewer than two replicates
-/// or a non-finite replicate.
-fn jackknife_stderr(reps: &[f64]) -> f64 {
+/// The delete-one-group jackknife standard error of a statistic from its replicates (one per
+/// non-empty group): sqrt((G − 1)/G Σ (r_g − r̄)²); NaN with fewer than two or a non-finite one.
+pub fn jackknife_stderr(reps: &[f64]) -> f64 {
     let g = reps.len();
     if g < 2 || reps.iter().any(|r| !r.is_finite()) {
         return f64::NAN;
