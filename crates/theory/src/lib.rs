@@ -18,8 +18,11 @@ pub mod exact;
 pub mod geometry;
 pub mod kernels;
 pub mod limit;
+pub mod ntk_one_layer;
 pub mod quad;
+pub mod residual_linear;
 pub mod sampling;
+pub mod weight_laws;
 
 pub use kernels::{infinite_width, Kernels};
 
@@ -314,6 +317,27 @@ fn pointwise(
                 let kap = si_net(spec).output_cumulants(kernels::dot(&xs[a], &xs[a]))?;
                 return from_cumulants(&kap, statistic, Kind::Exact);
             }
+            if linear {
+                // Exact finite-width laws of linear nets: Gaussian weights with residual branches
+                // and biases (docs/derivations/residual_linear.md), any weight law without
+                // residual branches (docs/derivations/weight_laws.md).
+                let kap = if gaussian {
+                    residual_linear::residual_linear_output_cumulants(spec, &xs[a])
+                } else {
+                    weight_laws::linear_output_cumulants(spec, &xs[a])
+                };
+                if let Some(p) = kap.and_then(|k| from_cumulants(&k, statistic, Kind::Exact)) {
+                    return Some(p);
+                }
+            }
+            if statistic == "variance" {
+                // Piecewise-linear activations under any symmetric weight law: each unit is
+                // symmetric given the past, so E σ(z)² = (a₊² + a₋²)/2 E z² exactly
+                // (docs/derivations/weight_laws.md).
+                if let Some(v) = weight_laws::symmetric_pl_output_variance(spec, &xs[a]) {
+                    return Prediction::new(v, Kind::Exact);
+                }
+            }
             if !kernels_valid {
                 return None;
             }
@@ -377,6 +401,14 @@ fn pointwise(
                     _ => Prediction::new(0.0, Kind::Exact),
                 };
             }
+            if depth == 1 && gaussian {
+                // One hidden layer: a sum of n1 i.i.d. unit terms (docs/derivations/ntk_one_layer.md).
+                if let Some(kap) = ntk_one_layer::ntk_one_layer_cumulants(spec, &xs[a], &xs[b]) {
+                    if let Some(p) = from_cumulants(&kap, statistic, Kind::Exact) {
+                        return Some(p);
+                    }
+                }
+            }
             // In the NTK parameterization Θ concentrates at infinite width (Jacot et al. 2018):
             // its cumulants of order >= 2 vanish. In the standard parameterization it grows with
             // n and there is no finite limit to quote.
@@ -395,6 +427,18 @@ fn pointwise(
             if scale_invariant_exact(spec) {
                 let kap = si_net(spec).sqnorm_cumulants(l, x2)?;
                 return from_cumulants(&kap, statistic, Kind::Exact);
+            }
+            if linear && !gaussian {
+                // κ1..κ3 of linear nets under any weight law (docs/derivations/weight_laws.md).
+                let kap = weight_laws::linear_sqnorm_cumulants(spec, l, &xs[a]);
+                if let Some(p) = kap.and_then(|k| from_cumulants(&k, statistic, Kind::Exact)) {
+                    return Some(p);
+                }
+            }
+            if statistic == "mean" && !gaussian {
+                if let Some(v) = weight_laws::symmetric_pl_sqnorm_mean(spec, l, &xs[a]) {
+                    return Prediction::new(v, Kind::Exact);
+                }
             }
             let widths = spec.layer_widths();
             if l == 1 && gaussian {

@@ -671,7 +671,14 @@ fn law_matches_predict() {
                     let all_exact = [1usize, 3, 4]
                         .iter()
                         .all(|&i| preds[i].is_some_and(|p| p.kind == Kind::Exact));
-                    assert!(!all_exact, "{label} {name}: exact predictions but no law");
+                    // The outputs of linear nets with biases have exact cumulants to order 6
+                    // (docs/derivations/residual_linear.md) but no law to order 12, which the
+                    // estimators' sampling variances need.
+                    let cumulants_only = label == "linear+bias" && name.starts_with("output[");
+                    assert!(
+                        !all_exact || cumulants_only,
+                        "{label} {name}: exact predictions but no law"
+                    );
                 }
             }
         }
