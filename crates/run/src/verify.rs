@@ -717,6 +717,41 @@ fn quick_suite() -> Vec<Job> {
             80_000,
             &[("sqnorm[2,0]", "mean"), ("sqnorm[1,0]", "variance")],
         ),
+        // Exact finite-width laws beyond the Gaussian product law (docs/theory.md §4,
+        // docs/derivations/): a non-Gaussian weight law's fourth moment at 1/n, the
+        // one-hidden-layer NTK's fluctuations, the Jacobian law with biases.
+        exact(
+            net("linear", 3, 2).n0(4).weights("rademacher"),
+            1,
+            "output",
+            D,
+            200_000,
+            &[OUT_VAR, ("output[0]", "kappa4"), OUT_EK],
+        ),
+        exact(
+            net("relu", 4, 1).cb(0.5),
+            2,
+            "ntk",
+            D,
+            200_000,
+            &[
+                ("ntk[0,0]", "variance"),
+                ("ntk[0,0]", "kappa4"),
+                ("ntk[0,1]", "variance"),
+            ],
+        ),
+        exact(
+            net("relu", 6, 4).cb(0.5),
+            1,
+            "jacobian,log_jacobian",
+            D,
+            100_000,
+            &[
+                JAC_MEAN,
+                ("log_jacobian_norm[0]", "mean"),
+                ("log_jacobian_norm[0]", "variance"),
+            ],
+        ),
         // Trends.
         Job {
             label: "relu L=6 ntk matrix-free".into(),
@@ -757,6 +792,76 @@ fn quick_suite() -> Vec<Job> {
 /// widths (L/n up to 1), more activations, and more trends.
 fn full_suite() -> Vec<Job> {
     let mut jobs = quick_suite();
+    // The exact laws of docs/derivations/: residual linear nets (any α, biases), linear nets
+    // under uniform and Rademacher weights, piecewise-linear second moments under any symmetric
+    // law, the one-hidden-layer NTK, ln‖Ju‖ (both engines where they apply).
+    for (residual, cb) in [("0.5", 0.0), ("1", 0.3), ("invsqrt-depth", 0.0)] {
+        jobs.push(exact(
+            net("linear", 4, 4).n0(3).residual(residual).cb(cb),
+            1,
+            "output",
+            D,
+            300_000,
+            &[OUT_VAR, ("output[0]", "kappa4"), OUT_EK],
+        ));
+    }
+    for weights in ["uniform", "rademacher"] {
+        jobs.push(exact(
+            net("linear", 3, 3).n0(4).weights(weights).cb(0.2),
+            1,
+            "output,sqnorm",
+            D,
+            300_000,
+            &[
+                OUT_VAR,
+                ("output[0]", "kappa4"),
+                ("sqnorm[2,0]", "variance"),
+            ],
+        ));
+        for act in ["relu", "leaky-relu:0.3"] {
+            jobs.push(exact(
+                net(act, 6, 3).weights(weights),
+                1,
+                "output,sqnorm",
+                D,
+                150_000,
+                &[OUT_VAR, ("sqnorm[3,0]", "mean")],
+            ));
+        }
+    }
+    for (act, standard) in [("tanh", false), ("relu", true), ("erf", false)] {
+        let n = if standard {
+            net(act, 4, 1).cb(0.2).standard()
+        } else {
+            net(act, 4, 1).cb(0.2)
+        };
+        jobs.push(exact(
+            n,
+            2,
+            "ntk",
+            D,
+            200_000,
+            &[
+                ("ntk[0,0]", "variance"),
+                ("ntk[0,1]", "variance"),
+                ("ntk[1,1]", "kappa3"),
+            ],
+        ));
+    }
+    for method in [D, MF] {
+        jobs.push(exact(
+            net("relu", 8, 6),
+            1,
+            "log_jacobian",
+            method,
+            150_000,
+            &[
+                ("log_jacobian_norm[0]", "mean"),
+                ("log_jacobian_norm[0]", "variance"),
+                ("log_jacobian_norm[0]", "kappa3"),
+            ],
+        ));
+    }
     // Zero-bias ReLU across depth and width, both engines.
     for (n, l, m) in [
         (32usize, 2usize, 120_000u64),
