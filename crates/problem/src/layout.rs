@@ -20,41 +20,63 @@ pub enum Primitive {
     Sqnorm,
     /// ‖J(x_a) u‖, a = 0..K.
     JacobianNorm,
+    /// (1/L) Σ_l ln R^l_ii, i = 1..count: the QR iteration of a `count`-frame through the hidden
+    /// layers' Jacobian at x_0.
+    Lyapunov,
     LengthDistortion,
     Regions,
     Patterns,
 }
 
+/// What the number of values of a family or primitive depends on: the depth, the number of
+/// inputs, and the family's count parameter (`lyapunov:K`; 0 for families without one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shape {
+    pub depth: usize,
+    pub inputs: usize,
+    pub count: usize,
+}
+
 impl Primitive {
-    pub const ALL: [Primitive; 7] = [
+    pub const ALL: [Primitive; 8] = [
         Primitive::Output,
         Primitive::Ntk,
         Primitive::Sqnorm,
         Primitive::JacobianNorm,
+        Primitive::Lyapunov,
         Primitive::LengthDistortion,
         Primitive::Regions,
         Primitive::Patterns,
     ];
 
-    /// Its number of values for `depth` hidden layers and `k` inputs.
-    pub fn len(self, depth: usize, k: usize) -> usize {
+    /// Its number of values.
+    pub fn len(self, shape: &Shape) -> usize {
+        let (depth, k) = (shape.depth, shape.inputs);
         match self {
             Primitive::Output | Primitive::JacobianNorm => k,
             Primitive::Ntk => k * (k + 1) / 2,
             Primitive::Sqnorm => (depth + 1) * k,
+            Primitive::Lyapunov => shape.count,
             Primitive::LengthDistortion | Primitive::Regions | Primitive::Patterns => 1,
         }
     }
 
     /// As [`Primitive::len`] in f64, for sizes far past memory (resource checks).
-    pub fn len_f64(self, depth: usize, k: usize) -> f64 {
-        let (l, k) = (depth as f64, k as f64);
+    pub fn len_f64(self, shape: &Shape) -> f64 {
+        let (l, k) = (shape.depth as f64, shape.inputs as f64);
         match self {
             Primitive::Output | Primitive::JacobianNorm => k,
             Primitive::Ntk => k * (k + 1.0) / 2.0,
             Primitive::Sqnorm => (l + 1.0) * k,
+            Primitive::Lyapunov => shape.count as f64,
             Primitive::LengthDistortion | Primitive::Regions | Primitive::Patterns => 1.0,
         }
+    }
+
+    /// True for primitives a network may lack (written as NaN, not a divergence): the
+    /// Lyapunov exponents past a rank drop.
+    pub fn may_be_missing(self) -> bool {
+        matches!(self, Primitive::Lyapunov)
     }
 
     const fn bit(self) -> u16 {
@@ -107,11 +129,6 @@ impl PrimitiveSet {
             .into_iter()
             .filter(move |p| self.contains(*p))
     }
-
-    /// Values per network of these primitives.
-    pub fn len(self, depth: usize, k: usize) -> usize {
-        self.iter().map(|p| p.len(depth, k)).sum()
-    }
 }
 
 impl std::fmt::Display for PrimitiveSet {
@@ -124,8 +141,8 @@ impl std::fmt::Display for PrimitiveSet {
 /// Where every primitive and every value of a problem sits in a network's row.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Layout {
-    depth: usize,
-    k: usize,
+    /// The shape of each primitive, by `Primitive as usize`.
+    shapes: Vec<Shape>,
     primitives: PrimitiveSet,
     observables: Vec<Observable>,
     /// Per requested family: its values' range and its primitive's range.
@@ -136,20 +153,23 @@ pub struct Layout {
 impl Layout {
     pub fn new(observe: &Observe, depth: usize, k: usize) -> Self {
         let primitives = observe.primitives();
+        let shapes: Vec<Shape> = Primitive::ALL
+            .iter()
+            .map(|&p| observe.shape_of(p, depth, k))
+            .collect();
         let mut observables = Vec::new();
         let mut families = Vec::new();
         let mut may_be_undefined = Vec::new();
         for d in FAMILIES.iter().filter(|d| observe.has(d.family)) {
-            let values = (d.values)(depth, k);
+            let values = (d.values)(&observe.shape(d.family, depth, k));
             let start = observables.len();
             may_be_undefined.extend(std::iter::repeat_n(d.undefined.is_some(), values.len()));
             observables.extend(values);
-            let prim = Self::range_in(primitives, d.primitive, depth, k);
+            let prim = Self::range_in(&shapes, primitives, d.primitive);
             families.push((d.family, start..observables.len(), prim));
         }
         Layout {
-            depth,
-            k,
+            shapes,
             primitives,
             observables,
             families,
@@ -157,13 +177,36 @@ impl Layout {
         }
     }
 
-    fn range_in(set: PrimitiveSet, p: Primitive, depth: usize, k: usize) -> Range<usize> {
+    fn range_in(shapes: &[Shape], set: PrimitiveSet, p: Primitive) -> Range<usize> {
         let start: usize = set
             .iter()
             .take_while(|&q| q != p)
-            .map(|q| q.len(depth, k))
+            .map(|q| q.len(&shapes[q as usize]))
             .sum();
-        start..start + p.len(depth, k)
+        start..start + p.len(&shapes[p as usize])
+    }
+
+    /// The number of values of primitives `set` (as an engine computing them writes them).
+    pub fn len_of(&self, set: PrimitiveSet) -> usize {
+        set.iter().map(|p| p.len(&self.shapes[p as usize])).sum()
+    }
+
+    /// The shape of primitive `p` (its count parameter, for engines).
+    pub fn shape(&self, p: Primitive) -> Shape {
+        self.shapes[p as usize]
+    }
+
+    /// True for each slot of the primitive row that may hold NaN for a missing value
+    /// ([`Primitive::may_be_missing`]).
+    pub fn primitive_may_be_missing(&self) -> Vec<bool> {
+        let mut v = Vec::new();
+        for p in self.primitives.iter() {
+            v.extend(std::iter::repeat_n(
+                p.may_be_missing(),
+                p.len(&self.shapes[p as usize]),
+            ));
+        }
+        v
     }
 
     /// The primitives engines must compute.
@@ -173,14 +216,14 @@ impl Layout {
 
     /// Primitive values per network.
     pub fn primitive_len(&self) -> usize {
-        self.primitives.len(self.depth, self.k)
+        self.len_of(self.primitives)
     }
 
     /// Where primitive `p` sits in a primitive row (`None` if not needed).
     pub fn primitive_range(&self, p: Primitive) -> Option<Range<usize>> {
         self.primitives
             .contains(p)
-            .then(|| Self::range_in(self.primitives, p, self.depth, self.k))
+            .then(|| Self::range_in(&self.shapes, self.primitives, p))
     }
 
     /// Where the primitives of `part` (a subset of this layout's, as one engine writes them in
@@ -189,7 +232,7 @@ impl Layout {
         part.iter()
             .map(|p| {
                 (
-                    Self::range_in(part, p, self.depth, self.k),
+                    Self::range_in(&self.shapes, part, p),
                     self.primitive_range(p).expect("a part of this layout"),
                 )
             })

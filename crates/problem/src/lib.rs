@@ -18,7 +18,7 @@ mod observable;
 mod observe;
 
 pub use families::{FamilyDef, FAMILIES};
-pub use layout::{Layout, Primitive, PrimitiveSet};
+pub use layout::{Layout, Primitive, PrimitiveSet, Shape};
 pub use observable::{Family, Observable};
 pub use observe::{Curve, Observe};
 

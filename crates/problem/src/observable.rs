@@ -16,6 +16,7 @@ pub enum Family {
     Sqnorm,
     JacobianNorm,
     LogJacobianNorm,
+    Lyapunov,
     LengthDistortion,
     Regions,
     Patterns,
@@ -37,6 +38,9 @@ pub enum Observable {
     JacobianNorm(usize),
     /// ln ‖J(x_a) u‖, for networks with J(x_a) u ≠ 0.
     LogJacobianNorm(usize),
+    /// The i-th finite-depth Lyapunov exponent (1-based, λ_1 the largest) of the hidden layers'
+    /// Jacobian product at x_0.
+    Lyapunov(usize),
     LengthDistortion,
     Regions,
     Patterns,
@@ -50,6 +54,7 @@ impl Observable {
             Observable::Sqnorm(..) => Family::Sqnorm,
             Observable::JacobianNorm(_) => Family::JacobianNorm,
             Observable::LogJacobianNorm(_) => Family::LogJacobianNorm,
+            Observable::Lyapunov(_) => Family::Lyapunov,
             Observable::LengthDistortion => Family::LengthDistortion,
             Observable::Regions => Family::Regions,
             Observable::Patterns => Family::Patterns,
@@ -61,7 +66,8 @@ impl Observable {
         match *self {
             Observable::Output(a)
             | Observable::JacobianNorm(a)
-            | Observable::LogJacobianNorm(a) => vec![a],
+            | Observable::LogJacobianNorm(a)
+            | Observable::Lyapunov(a) => vec![a],
             Observable::OutputPair(a, b) | Observable::Ntk(a, b) | Observable::Sqnorm(a, b) => {
                 vec![a, b]
             }
@@ -77,6 +83,7 @@ impl Observable {
             (Family::Sqnorm, [l, a]) => Observable::Sqnorm(*l, *a),
             (Family::JacobianNorm, [a]) => Observable::JacobianNorm(*a),
             (Family::LogJacobianNorm, [a]) => Observable::LogJacobianNorm(*a),
+            (Family::Lyapunov, [i]) if *i >= 1 => Observable::Lyapunov(*i),
             (Family::LengthDistortion, []) => Observable::LengthDistortion,
             (Family::Regions, []) => Observable::Regions,
             (Family::Patterns, []) => Observable::Patterns,

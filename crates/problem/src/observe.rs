@@ -2,7 +2,7 @@
 //! curve of the geometry families.
 
 use crate::families::{def, tokens, FAMILIES};
-use crate::layout::{Layout, PrimitiveSet};
+use crate::layout::{Layout, PrimitiveSet, Shape};
 use crate::{Family, NetworkSpec, SpecError};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -52,6 +52,9 @@ impl fmt::Display for Curve {
 pub struct Observe {
     /// Bit `f as u32` set for each requested family `f`.
     families: u32,
+    /// The count parameter of each requested family that has one (`lyapunov:K`), by
+    /// `f as usize`; 0 otherwise.
+    counts: [u32; 16],
     /// The curve of `length_distortion` and `regions`.
     pub curve: Curve,
 }
@@ -60,6 +63,7 @@ impl Observe {
     /// Nothing requested.
     pub const NONE: Observe = Observe {
         families: 0,
+        counts: [0; 16],
         curve: Curve::Segment,
     };
 
@@ -68,11 +72,65 @@ impl Observe {
         families.iter().fold(Observe::NONE, |o, &f| o.with(f))
     }
 
-    /// This selection and `family`.
+    /// This selection and `family` (with count 1 if the family takes a count).
     pub const fn with(self, family: Family) -> Self {
+        let mut counts = self.counts;
+        if counts[family as usize] == 0 {
+            counts[family as usize] = 1;
+        }
         Observe {
             families: self.families | 1 << family as u32,
+            counts,
             ..self
+        }
+    }
+
+    /// This selection and `family` with count parameter `count` (`lyapunov:K`).
+    pub const fn with_count(self, family: Family, count: u32) -> Self {
+        let mut counts = self.counts;
+        counts[family as usize] = count;
+        Observe {
+            families: self.families | 1 << family as u32,
+            counts,
+            ..self
+        }
+    }
+
+    /// The count parameter of `family` (0 when not requested; 1 for families without one).
+    pub fn count(&self, family: Family) -> usize {
+        if self.has(family) {
+            self.counts[family as usize] as usize
+        } else {
+            0
+        }
+    }
+
+    /// The shape of `family`'s values for `depth` hidden layers and `k` inputs.
+    pub fn shape(&self, family: Family, depth: usize, k: usize) -> Shape {
+        Shape {
+            depth,
+            inputs: k,
+            count: if def(family).count.is_some() {
+                self.count(family)
+            } else {
+                0
+            },
+        }
+    }
+
+    /// The shape of primitive `p`: the largest count among the requested families computed from
+    /// it.
+    pub fn shape_of(&self, p: crate::Primitive, depth: usize, k: usize) -> Shape {
+        let count = self
+            .families()
+            .filter(|&f| def(f).primitive == p)
+            .map(|f| self.shape(f, depth, k).count)
+            .max()
+            .unwrap_or(0);
+        Shape {
+            depth,
+            inputs: k,
+            count,
         }
     }
 
@@ -123,10 +181,10 @@ impl Observe {
             .filter(|&f| part.contains(def(f).primitive))
             .fold(
                 Observe {
-                    families: 0,
                     curve: self.curve,
+                    ..Observe::NONE
                 },
-                |o, f| o.with(f),
+                |o, f| o.with_count(f, self.counts[f as usize]),
             )
     }
 
@@ -134,12 +192,38 @@ impl Observe {
     pub fn parse_list(s: &str) -> Result<Self, SpecError> {
         let mut o = Observe::default();
         for tok in s.split(',').map(str::trim).filter(|t| !t.is_empty()) {
-            let t = tok.to_ascii_lowercase();
+            let lower = tok.to_ascii_lowercase();
+            let (t, count) = match lower.split_once(':') {
+                Some((t, c)) => (t.trim(), Some(c.trim())),
+                None => (lower.as_str(), None),
+            };
             let d = FAMILIES
                 .iter()
-                .find(|d| d.token == t || d.aliases.contains(&t.as_str()))
+                .find(|d| d.token == t || d.aliases.contains(&t))
                 .ok_or_else(|| SpecError::UnknownObservable(tok.to_string(), tokens()))?;
-            o = o.with(d.family);
+            o = match (d.count, count) {
+                (None, None) => o.with(d.family),
+                (None, Some(_)) => {
+                    return Err(SpecError::Invalid(format!(
+                        "--observe {tok}: {} takes no count",
+                        d.token
+                    )))
+                }
+                (Some(name), None) => {
+                    return Err(SpecError::Invalid(format!(
+                        "--observe {tok}: {} needs its count, {}:{name}",
+                        d.token, d.token
+                    )))
+                }
+                (Some(name), Some(c)) => match c.parse::<u32>() {
+                    Ok(n) if (1..=4096).contains(&n) => o.with_count(d.family, n),
+                    _ => {
+                        return Err(SpecError::Invalid(format!(
+                            "--observe {tok}: {name} must be an integer in 1..=4096, got '{c}'"
+                        )))
+                    }
+                },
+            };
         }
         if o.is_empty() {
             return Err(SpecError::Invalid("--observe names no observable".into()));
@@ -151,7 +235,7 @@ impl Observe {
     /// computed without building them (as f64, so sizes far past memory do not overflow).
     pub fn value_count(&self, depth: usize, k: usize) -> f64 {
         self.families()
-            .map(|f| def(f).primitive.len_f64(depth, k))
+            .map(|f| def(f).primitive.len_f64(&self.shape(f, depth, k)))
             .sum()
     }
 
@@ -171,7 +255,11 @@ impl Serialize for Observe {
         use serde::ser::SerializeMap;
         let mut m = s.serialize_map(Some(FAMILIES.len() + 1))?;
         for d in FAMILIES {
-            m.serialize_entry(d.token, &self.has(d.family))?;
+            if d.count.is_some() && self.has(d.family) {
+                m.serialize_entry(d.token, &self.count(d.family))?;
+            } else {
+                m.serialize_entry(d.token, &self.has(d.family))?;
+            }
         }
         m.serialize_entry("curve", &self.curve)?;
         m.end()
@@ -191,16 +279,25 @@ impl<'de> Deserialize<'de> for Observe {
                     o.curve = c.parse().map_err(D::Error::custom)?
                 }
                 (k, serde_json_like::Value::Flag(on)) => {
-                    let f = FAMILIES
-                        .iter()
-                        .find(|d| d.token == k)
-                        .ok_or_else(|| {
-                            D::Error::custom(format!("unknown observable family '{k}'"))
-                        })?
-                        .family;
-                    if on {
-                        o = o.with(f);
+                    let d = FAMILIES.iter().find(|d| d.token == k).ok_or_else(|| {
+                        D::Error::custom(format!("unknown observable family '{k}'"))
+                    })?;
+                    if on && d.count.is_some() {
+                        return Err(D::Error::custom(format!("observe.{k} needs its count")));
                     }
+                    if on {
+                        o = o.with(d.family);
+                    }
+                }
+                (k, serde_json_like::Value::Count(n)) => {
+                    let d = FAMILIES
+                        .iter()
+                        .find(|d| d.token == k && d.count.is_some())
+                        .ok_or_else(|| D::Error::custom(format!("observe.{k} takes no count")))?;
+                    if !(1..=4096).contains(&n) {
+                        return Err(D::Error::custom(format!("observe.{k}: count {n}")));
+                    }
+                    o = o.with_count(d.family, n as u32);
                 }
                 (k, _) => return Err(D::Error::custom(format!("bad value for observe.{k}"))),
             }
@@ -216,6 +313,7 @@ mod serde_json_like {
     #[serde(untagged)]
     pub enum Value {
         Flag(bool),
+        Count(u64),
         Text(String),
     }
 }
@@ -223,7 +321,13 @@ mod serde_json_like {
 impl fmt::Display for Observe {
     /// The `--observe` list that parses back to this selection.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let t: Vec<&str> = self.families().map(|fam| def(fam).token).collect();
+        let t: Vec<String> = self
+            .families()
+            .map(|fam| match def(fam).count {
+                Some(_) => format!("{}:{}", def(fam).token, self.count(fam)),
+                None => def(fam).token.to_string(),
+            })
+            .collect();
         f.write_str(&t.join(","))
     }
 }

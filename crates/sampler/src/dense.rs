@@ -22,8 +22,14 @@ pub struct DenseEngine {
     /// Activation applied to z^l, index l = 1..=L (index 0 unused).
     acts: Vec<LayerActivation>,
     cache_weights: bool,
-    /// Number of columns pushed through the layers: K inputs, then K tangents if Jacobians.
+    /// Number of columns pushed through the layers: K inputs, then K tangents if Jacobians,
+    /// then the `lyapunov:F` frame.
     cols: usize,
+    /// Tangents of the K inputs along u are pushed (jacobian_norm).
+    jacobian: bool,
+    /// The Lyapunov frame's size F (0 without `lyapunov`) and its first column.
+    frame: usize,
+    frame_at: usize,
 }
 
 /// Per-thread working memory of the dense engine.
@@ -42,6 +48,8 @@ pub struct DenseScratch {
     delta: Vec<f64>,
     delta_prev: Vec<f64>,
     acc: Vec<f64>,
+    /// Σ_l ln R^l_ii of the Lyapunov frame.
+    lyapunov: Vec<f64>,
 }
 
 impl DenseEngine {
@@ -55,16 +63,22 @@ impl DenseEngine {
         }
         let weight_bytes: usize = widths.windows(2).map(|w| w[0] * w[1] * 8).sum();
         let k = problem.inputs.len();
+        let jacobian = problem.observe.needs(Primitive::JacobianNorm);
+        let frame = if problem.observe.needs(Primitive::Lyapunov) {
+            check_lyapunov(problem)?
+        } else {
+            0
+        };
+        let frame_at = if jacobian { 2 * k } else { k };
         Ok(DenseEngine {
             problem: problem.clone(),
             widths,
             acts,
             cache_weights: weight_bytes <= WEIGHT_CACHE_BYTES,
-            cols: if problem.observe.needs(Primitive::JacobianNorm) {
-                2 * k
-            } else {
-                k
-            },
+            cols: frame_at + frame,
+            jacobian,
+            frame,
+            frame_at,
         })
     }
 
@@ -129,6 +143,26 @@ impl DenseEngine {
             &mut s.row,
             &mut s.layer_in[0],
         );
+        // The Lyapunov frame Q^0: F Gaussian rows of the stream, orthonormalized.
+        let mut alive = self.frame;
+        if self.frame > 0 {
+            let n0 = self.widths[0];
+            let frame = &mut s.layer_in[0][self.frame_at * n0..(self.frame_at + self.frame) * n0];
+            for (j, col) in frame.chunks_exact_mut(n0).enumerate() {
+                fill_row(
+                    key,
+                    net32,
+                    tag(Purpose::LyapunovFrame, 0),
+                    j as u32,
+                    WeightLaw::Gaussian,
+                    col,
+                );
+            }
+            s.lyapunov.clear();
+            s.lyapunov.resize(self.frame, 0.0);
+            // Gram–Schmidt of a Gaussian frame: a Haar-distributed orthonormal frame.
+            alive = orthonormalize(frame, n0, self.frame, None);
+        }
 
         for l in 1..=depth + 1 {
             let (n_in, n_out) = (self.widths[l - 1], self.widths[l]);
@@ -197,10 +231,26 @@ impl DenseEngine {
                         let (y, dy) = act.eval(s.z[a * n_out + i]);
                         next[a * n_out + i] = y;
                         dact[a * n_out + i] = dy;
-                        if cols > k {
+                        if self.jacobian {
                             next[(k + a) * n_out + i] = dy * s.z[(k + a) * n_out + i];
                         }
                     }
+                }
+                if self.frame > 0 {
+                    // D_l W^l Q^{l−1} at x_0, then its QR: ln R^l_jj accumulates, Q^l goes on.
+                    let d0 = &dact[..n_out];
+                    let fa = self.frame_at;
+                    let frame = &mut next[fa * n_out..(fa + self.frame) * n_out];
+                    for (f, col) in frame.chunks_exact_mut(n_out).enumerate() {
+                        let zc = &s.z[(fa + f) * n_out..(fa + f + 1) * n_out];
+                        for i in 0..n_out {
+                            col[i] = if f < alive { d0[i] * zc[i] } else { 0.0 };
+                        }
+                    }
+                    // Rows with σ' = 0 are zero: the rank is at most the number of the others
+                    // (a structural drop, not rounding noise).
+                    let active = d0.iter().filter(|&&d| d != 0.0).count();
+                    alive = orthonormalize(frame, n_out, alive.min(active), Some(&mut s.lyapunov));
                 }
             }
         }
@@ -231,6 +281,17 @@ impl DenseEngine {
             for a in 0..k {
                 let t = &s.z[(k + a) * n_out..(k + a + 1) * n_out];
                 out[o] = dot(t, t).sqrt();
+                o += 1;
+            }
+        }
+        if self.frame > 0 {
+            for j in 0..self.frame {
+                // Past a rank drop the exponent does not exist (NaN: a missing value).
+                out[o] = if j < alive {
+                    s.lyapunov[j] / depth as f64
+                } else {
+                    f64::NAN
+                };
                 o += 1;
             }
         }
@@ -381,10 +442,10 @@ impl crate::plan::Engine for DenseCpu {
     }
 
     fn primitives(&self) -> randnet_problem::PrimitiveSet {
-        crate::plan::POINTWISE
+        crate::plan::POINTWISE.with(Primitive::Lyapunov)
     }
 
-    /// Every pointwise problem. Its model: ~2 ns per weight and column (the weight's own normal
+    /// Every pointwise problem, and Lyapunov exponents of non-residual nets. Its model: ~2 ns per weight and column (the weight's own normal
     /// counted as a column), n_{l-1} n_l (c + 1) per layer, fitted so that it meets the
     /// matrix-free model where they were measured to cross, at n = 4c (docs/engines.md).
     fn supports(
@@ -393,7 +454,18 @@ impl crate::plan::Engine for DenseCpu {
         request: &crate::plan::Request,
         env: &crate::plan::Env,
     ) -> Result<crate::plan::Cost, String> {
-        if request.method.is_none() && crate::plan::matrix_free_pays(problem) {
+        if problem.observe.needs(Primitive::Lyapunov) {
+            check_lyapunov(problem).map_err(|e| e.to_string())?;
+        }
+        // Under auto it steps aside where the matrix-free engine is faster and computes
+        // everything asked.
+        if request.method.is_none()
+            && crate::plan::matrix_free_pays(problem)
+            && problem
+                .observe
+                .primitives()
+                .is_subset(crate::plan::POINTWISE)
+        {
             return Err("the matrix-free engine is faster here (docs/engines.md)".into());
         }
         let c = crate::plan::columns(problem) as f64;
@@ -421,4 +493,69 @@ impl crate::plan::Engine for DenseCpu {
         )?;
         Ok(Box::new(sampler))
     }
+}
+
+/// The frame size F of `lyapunov:F`, after checking the problem has what the QR iteration needs:
+/// hidden layers, no residual branches (their Jacobian is I + α W D, not D W), and F no larger
+/// than n0 and every hidden width (else every network loses rank).
+pub(crate) fn check_lyapunov(problem: &Problem) -> Result<usize, SamplerError> {
+    let spec = &problem.spec;
+    let f = problem.layout().shape(Primitive::Lyapunov).count;
+    if spec.depth() == 0 {
+        return Err(SamplerError::Unsupported(
+            "lyapunov: the network has no hidden layer".into(),
+        ));
+    }
+    if spec.residual.is_some() {
+        return Err(SamplerError::Unsupported(
+            "lyapunov: residual networks are not implemented (their layer Jacobian is I + αWD)"
+                .into(),
+        ));
+    }
+    let narrowest = spec.layer_widths()[..=spec.depth()]
+        .iter()
+        .copied()
+        .min()
+        .unwrap_or(0);
+    if f > narrowest {
+        return Err(SamplerError::Unsupported(format!(
+            "lyapunov:{f} needs {f} <= n0 and every hidden width (the narrowest is {narrowest})"
+        )));
+    }
+    Ok(f)
+}
+
+/// Modified Gram–Schmidt, twice (for orthogonality to rounding), on the first `alive` of the
+/// column-major columns of length `n` in `cols`; columns from `alive` on are left as they are.
+/// With `log_r`, ln R_jj is added to `log_r[j]`. Returns the rank reached: the first j whose
+/// R_jj is 0 (or not finite) ends it.
+fn orthonormalize(
+    cols: &mut [f64],
+    n: usize,
+    alive: usize,
+    mut log_r: Option<&mut Vec<f64>>,
+) -> usize {
+    for j in 0..alive {
+        let (done, rest) = cols.split_at_mut(j * n);
+        let v = &mut rest[..n];
+        for _ in 0..2 {
+            for q in done.chunks_exact(n) {
+                let r = dot(q, v);
+                for (vi, qi) in v.iter_mut().zip(q) {
+                    *vi -= r * qi;
+                }
+            }
+        }
+        let r = dot(v, v).sqrt();
+        if !(r > 0.0 && r.is_finite()) {
+            return j;
+        }
+        for vi in v.iter_mut() {
+            *vi /= r;
+        }
+        if let Some(log_r) = log_r.as_deref_mut() {
+            log_r[j] += r.ln();
+        }
+    }
+    alive
 }

@@ -89,9 +89,7 @@ impl Problem {
 
     /// Primitive values per network: what engines write.
     pub fn n_values(&self) -> usize {
-        self.observe
-            .primitives()
-            .len(self.spec.depth(), self.inputs.len())
+        self.layout().primitive_len()
     }
 }
 

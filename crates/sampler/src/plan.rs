@@ -351,6 +351,7 @@ pub struct Sampler {
     inner: Box<dyn BatchSampler>,
     layout: Layout,
     primitives: Vec<f64>,
+    may_be_missing: Vec<bool>,
 }
 
 impl Sampler {
@@ -366,6 +367,7 @@ impl Sampler {
         }
         Ok(Sampler {
             inner,
+            may_be_missing: layout.primitive_may_be_missing(),
             layout,
             primitives: Vec::new(),
         })
@@ -429,12 +431,14 @@ impl Sampler {
         Ok(())
     }
 
-    /// True when network `i` of the last batch had a non-finite primitive (it diverged).
+    /// True when network `i` of the last batch had a non-finite primitive (it diverged); NaN
+    /// in a slot that may be missing is a missing value, not a divergence.
     pub fn diverged(&self, i: usize) -> bool {
         let p = self.layout.primitive_len();
         self.primitives[i * p..(i + 1) * p]
             .iter()
-            .any(|v| !v.is_finite())
+            .zip(&self.may_be_missing)
+            .any(|(v, &missing)| !v.is_finite() && !(missing && v.is_nan()))
     }
 }
 

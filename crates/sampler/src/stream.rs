@@ -37,6 +37,9 @@ pub enum Purpose {
     MatrixFreeForward = 5,
     /// Matrix-free engine, backward factor G^l (row = input unit, column = delta column).
     MatrixFreeBackward = 6,
+    /// The K-frame of `lyapunov:K` (layer 0, row = frame column j, column = input coordinate),
+    /// orthonormalized by Gram–Schmidt (docs/rng.md).
+    LyapunovFrame = 7,
 }
 
 /// Word c1 of a counter.
@@ -48,7 +51,7 @@ pub fn tag(purpose: Purpose, layer: u32) -> u32 {
 
 /// Word c1 of the key-derivation counter `[hi, KEY_DERIVATION_TAG, 0, 0]` (see [`network_key`]):
 /// purpose 0xFF, layer 0. No stream uses it: every other c1 is `purpose << 24 | layer` with a
-/// [`Purpose`] in 1..=6 (top byte 1..=6, never 0xFF), and `layer < 2^24` so that the layer cannot
+/// [`Purpose`] in 1..=7 (top byte 1..=7, never 0xFF), and `layer < 2^24` so that the layer cannot
 /// reach the purpose byte ([`tag`] asserts it; `Problem::validate` refuses a depth + 1 >= 2^24).
 /// So under the seed's own key the derivation blocks are never values of any stream.
 pub const KEY_DERIVATION_TAG: u32 = 0xFF << 24;
@@ -465,7 +468,7 @@ mod tests {
         assert_ne!(network_key(NET_SEED + 1, net), network_key(NET_SEED, net));
     }
 
-    /// No stream's word c1 is the derivation tag: every purpose's top byte is 1..=6 and a layer
+    /// No stream's word c1 is the derivation tag: every purpose's top byte is 1..=7 and a layer
     /// (< 2^24) never reaches the purpose byte.
     #[test]
     fn key_derivation_tag_is_unused() {
@@ -477,11 +480,12 @@ mod tests {
             Input,
             MatrixFreeForward,
             MatrixFreeBackward,
+            LyapunovFrame,
         ] {
             for layer in [0, 1, 2, 255, (1 << 24) - 1] {
                 let c1 = tag(p, layer);
                 assert_eq!(c1 >> 24, p as u32);
-                assert!((1..=6).contains(&(c1 >> 24)));
+                assert!((1..=7).contains(&(c1 >> 24)));
                 assert_ne!(c1, KEY_DERIVATION_TAG);
                 assert_ne!(c1 >> 24, KEY_DERIVATION_TAG >> 24);
             }

@@ -1119,3 +1119,79 @@ fn values_do_not_depend_on_threads_or_batches() {
         }
     }
 }
+
+/// The Lyapunov frame stream (purpose 7, layer 0, row = frame column j; docs/rng.md), and the
+/// dense engine's `lyapunov:3` row with the other pointwise values, for relu width 8, depth 3.
+fn lyapunov_frame(seed: u64, net: u64, j: u32) -> Vec<f64> {
+    stream_row(seed, net, Purpose::LyapunovFrame, 0, j, WeightLaw::Gaussian, 4, 4)
+}
+
+fn lyapunov_problem() -> Problem {
+    let s = spec(
+        vec![8; 3],
+        "relu",
+        0.0,
+        Parameterization::Ntk,
+        None,
+        WeightLaw::Gaussian,
+    );
+    problem(
+        s,
+        2,
+        Observe::parse_list("output,jacobian,lyapunov:3").unwrap(),
+        SEEDS[0],
+    )
+}
+
+/// The frame stream and the dense engine's Lyapunov row are public API like every other stream
+/// (network 0 loses rank at column 3: a NaN, which is a missing value).
+#[test]
+fn lyapunov_frame_and_values_are_pinned() {
+    const FRAME: [[u64; 4]; 3] = [
+        [0x3fb16ba4decadb31, 0xbfa82e3f672334fd, 0xbfe36b3efa21e4b3, 0xbfe4dfd84ff3305b],
+        [0x3fcddb3113568db7, 0x3fece6f5bf960fd1, 0xbfc209ebb2e455ba, 0xbfbf0fa1ebf10b4a],
+        [0xbfc0124101066da7, 0xbff05b6376f96556, 0xbff1191e42ecbe98, 0x3ff93cb89c410bae],
+    ];
+    const ROWS: [[u64; 7]; 3] = [
+        [
+            0x4002fc15a55a60fe,
+            0x0000000000000000,
+            0x3fc5e3a97d84da2e,
+            0x0000000000000000,
+            0xbfd86c40132c9bd7,
+            0xbfaa45f85f8fca53,
+            0x7ff8000000000000,
+        ],
+        [
+            0xbfb4d12028c73c6f,
+            0x3fe6eb2f20909c11,
+            0x3fd7d521d139f16d,
+            0x3faf9bd3646615b8,
+            0xbfa6744520048cb0,
+            0xbfd9bfaac55bd2bb,
+            0xbfe1b4a657052c6f,
+        ],
+        [
+            0x3ffe920eaf7be5bd,
+            0xbfede84fa5dcb8a1,
+            0x3fde224fd55daf2b,
+            0x3fde595a8ed67002,
+            0x3fd13668e5daf2f7,
+            0xbff02ebed90fcfc8,
+            0xbfe7d8edb7914eb3,
+        ],
+    ];
+    for (j, want) in FRAME.iter().enumerate() {
+        assert_bits(
+            &lyapunov_frame(SEEDS[0], NETS[0], j as u32),
+            want,
+            &format!("lyapunov frame row {j}"),
+        );
+    }
+    for (row, want) in per_network(Engine::Dense, &lyapunov_problem(), &ENGINE_NETS)
+        .iter()
+        .zip(&ROWS)
+    {
+        assert_bits(row, want, "dense output,jacobian,lyapunov:3");
+    }
+}

@@ -226,6 +226,14 @@ pub fn predict(
         }
         Observable::OutputPair(a, b) | Observable::Ntk(a, b) => a < k && b < k,
         Observable::Sqnorm(l, a) => a < k && (1..=depth + 1).contains(&l),
+        Observable::Lyapunov(i) => {
+            let narrowest = spec.layer_widths()[..=depth]
+                .iter()
+                .copied()
+                .min()
+                .unwrap_or(0);
+            depth >= 1 && (1..=narrowest).contains(&i)
+        }
         Observable::LengthDistortion | Observable::Regions | Observable::Patterns => true,
     };
     if !exists {
@@ -512,8 +520,83 @@ fn pointwise(
             let kap = log_jacobian_cumulants(spec.cw, &spec.layer_widths(), relu)?;
             from_cumulants(&kap, statistic, Kind::Exact)
         }
+        Observable::Lyapunov(i) => {
+            // The Jacobian law's argument, for a frame (docs/theory.md §2.5).
+            let relu = spec.activation == Activation::Relu;
+            let ok = gaussian && spec.residual.is_none() && (relu || linear) && depth >= 1;
+            if !ok {
+                return None;
+            }
+            let kap = lyapunov_cumulants(spec.cw, &spec.layer_widths(), relu, i)?;
+            from_cumulants(&kap, statistic, Kind::Exact)
+        }
         _ => None,
     }
+}
+
+/// Cumulants κ_1..κ_6 of the i-th finite-depth Lyapunov exponent λ_i = (1/L) Σ_l ln R^l_ii of
+/// Gaussian nets with ReLU (any C_b) or linear activations, conditional on no rank drop at
+/// column i. Given the past, the rows r_m = W^l_m Q^{l−1} are i.i.d. N(0, (C_W/n_{l−1}) I_F)
+/// and the sign flip (W_m, b_m) → (−W_m, −b_m) makes each unit's activity a fair coin
+/// independent of r_m r_mᵀ; so D_l W^l Q^{l−1} is, up to row order, a K_l × F Gaussian matrix
+/// with K_l ~ Bin(n_l, 1/2) (n_l for linear nets), and Bartlett's decomposition gives
+/// (R^l_ii)² ~ (C_W/n_{l−1}) χ²_{K_l − i + 1}, independent over l (Q^l is Haar given R^l).
+/// Hence λ_i = (1/L) Σ_l ½ [ln(C_W/n_{l−1}) + ln χ²_{K_l−i+1}], K_l conditioned on K_l ≥ i.
+fn lyapunov_cumulants(cw: f64, widths: &[usize], relu: bool, i: usize) -> Option<Vec<f64>> {
+    let depth = widths.len().checked_sub(2)?;
+    if depth == 0 || i == 0 {
+        return None;
+    }
+    let mut kap = vec![0.0; exact::MAXK + 1];
+    let scale = 1.0 / depth as f64;
+    for l in 1..=depth {
+        if widths[l] < i || widths[l - 1] < i {
+            return None;
+        }
+        kap[1] += scale * 0.5 * (cw / widths[l - 1] as f64).ln();
+        let layer = if relu {
+            log_chi2_binomial_tail_cumulants(widths[l], i)?
+        } else {
+            log_chi2_cumulants((widths[l] - i + 1) as f64)
+        };
+        for (j, k) in kap.iter_mut().enumerate().skip(1) {
+            *k += layer[j] * (0.5 * scale).powi(j as i32);
+        }
+    }
+    kap.iter().all(|k| k.is_finite()).then_some(kap)
+}
+
+/// Cumulants of ln χ²_{K−i+1} with K ~ Bin(n, 1/2) conditioned on K ≥ i (i = 1:
+/// [`log_chi2_binomial_cumulants`]).
+fn log_chi2_binomial_tail_cumulants(n: usize, i: usize) -> Option<[f64; exact::MAXK + 1]> {
+    use statrs::function::gamma::ln_gamma;
+    if i == 1 {
+        return log_chi2_binomial_cumulants(n);
+    }
+    const M: usize = exact::MAXK;
+    let ln_fact = |m: usize| ln_gamma(m as f64 + 1.0);
+    let ln_w =
+        |k: usize| ln_fact(n) - ln_fact(k) - ln_fact(n - k) - n as f64 * std::f64::consts::LN_2;
+    let total: f64 = (i..=n).map(|k| ln_w(k).exp()).sum();
+    if !(total > 0.0) {
+        return None;
+    }
+    let centre = log_chi2_cumulants((n.div_ceil(2).max(i) - i + 1) as f64)[1];
+    let mut moments = [0.0; M + 1];
+    for k in i..=n {
+        let w = ln_w(k).exp() / total;
+        if w < 1e-300 {
+            continue;
+        }
+        let mut kap = log_chi2_cumulants((k - i + 1) as f64);
+        kap[1] -= centre;
+        for (m, v) in moments.iter_mut().zip(raw_moments(&kap)) {
+            *m += w * v;
+        }
+    }
+    let mut kap = cumulants(&moments);
+    kap[1] += centre;
+    kap.iter().all(|k| k.is_finite()).then_some(kap)
 }
 
 /// Cumulants κ_1..κ_6 of ln‖J(x)u‖ conditional on J(x)u ≠ 0, for the nets of

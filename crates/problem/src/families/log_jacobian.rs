@@ -11,7 +11,8 @@ pub const LOG_JACOBIAN_NORM: FamilyDef = FamilyDef {
     name: "log_jacobian_norm",
     help: "log_jacobian_norm[a] = ln|J(x_a) u| (networks with J(x_a) u = 0 counted apart)",
     primitive: Primitive::JacobianNorm,
-    values: |_, k| per_input(k, Observable::LogJacobianNorm),
+    values: |s| per_input(s.inputs, Observable::LogJacobianNorm),
+    count: None,
     reduce: |norms, out| {
         for (o, &j) in out.iter_mut().zip(norms) {
             *o = if j > 0.0 { j.ln() } else { f64::NAN };

@@ -10,11 +10,12 @@
 mod geometry;
 mod jacobian;
 mod log_jacobian;
+mod lyapunov;
 mod ntk;
 mod output;
 mod sqnorm;
 
-use crate::layout::Primitive;
+use crate::layout::{Primitive, Shape};
 use crate::{Family, Observable};
 
 /// One family of observables.
@@ -31,9 +32,11 @@ pub struct FamilyDef {
     pub help: &'static str,
     /// The engine primitive its values are computed from.
     pub primitive: Primitive,
-    /// Its values, for `depth` hidden layers and `k` inputs, in output order; as many as the
-    /// primitive has, in the primitive's order.
-    pub values: fn(depth: usize, k: usize) -> Vec<Observable>,
+    /// Its values in output order; as many as the primitive has, in the primitive's order.
+    pub values: fn(&Shape) -> Vec<Observable>,
+    /// The name of its count parameter (`lyapunov:K`: `--observe` takes `token:K`, K ≥ 1), if
+    /// it has one.
+    pub count: Option<&'static str>,
     /// Writes its values from the primitive's (`out.len() == primitive.len()`). A value that does
     /// not exist for a network (see `undefined`) is written as NaN.
     pub reduce: fn(primitive: &[f64], out: &mut [f64]),
@@ -52,6 +55,7 @@ pub const FAMILIES: &[FamilyDef] = &[
     sqnorm::SQNORM,
     jacobian::JACOBIAN_NORM,
     log_jacobian::LOG_JACOBIAN_NORM,
+    lyapunov::LYAPUNOV,
     geometry::LENGTH_DISTORTION,
     geometry::REGIONS,
     geometry::PATTERNS,
@@ -100,9 +104,14 @@ mod tests {
     fn registry_is_in_family_order_and_consistent() {
         for (i, d) in FAMILIES.iter().enumerate() {
             assert_eq!(d.family as usize, i, "{} out of order", d.token);
-            for (depth, k) in [(0, 1), (3, 2), (5, 4)] {
-                let values = (d.values)(depth, k);
-                assert_eq!(values.len(), d.primitive.len(depth, k), "{}", d.token);
+            for (depth, inputs, count) in [(0, 1, 1), (3, 2, 2), (5, 4, 3)] {
+                let shape = Shape {
+                    depth,
+                    inputs,
+                    count,
+                };
+                let values = (d.values)(&shape);
+                assert_eq!(values.len(), d.primitive.len(&shape), "{}", d.token);
                 for v in values {
                     assert_eq!(v.family(), d.family);
                     assert_eq!(v.to_string().parse::<Observable>().unwrap(), v);

@@ -10,11 +10,13 @@ pub const NTK: FamilyDef = FamilyDef {
     name: "ntk",
     help: "ntk[a,b] = Θ(x_a, x_b) of readout unit 0, a <= b",
     primitive: Primitive::Ntk,
-    values: |_, k| {
+    values: |s| {
+        let k = s.inputs;
         (0..k)
             .flat_map(|a| (a..k).map(move |b| Observable::Ntk(a, b)))
             .collect()
     },
+    count: None,
     reduce: copy,
     undefined: None,
     positive: |o| matches!(o, Observable::Ntk(a, b) if a == b),

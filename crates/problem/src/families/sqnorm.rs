@@ -10,11 +10,13 @@ pub const SQNORM: FamilyDef = FamilyDef {
     name: "sqnorm",
     help: "sqnorm[l,a] = |z^l(x_a)|^2 / n_l, layers l = 1..L+1",
     primitive: Primitive::Sqnorm,
-    values: |depth, k| {
-        (1..=depth + 1)
+    values: |s| {
+        let k = s.inputs;
+        (1..=s.depth + 1)
             .flat_map(|l| (0..k).map(move |a| Observable::Sqnorm(l, a)))
             .collect()
     },
+    count: None,
     reduce: copy,
     undefined: None,
     positive: always,

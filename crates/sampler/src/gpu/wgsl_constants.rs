@@ -73,16 +73,18 @@ fn purpose_name(p: Purpose) -> &'static str {
         Purpose::Input => "PURPOSE_INPUT",
         Purpose::MatrixFreeForward => "PURPOSE_MF_FORWARD",
         Purpose::MatrixFreeBackward => "PURPOSE_MF_BACKWARD",
+        Purpose::LyapunovFrame => "PURPOSE_LYAPUNOV_FRAME",
     }
 }
 
-const PURPOSES: [Purpose; 6] = [
+const PURPOSES: [Purpose; 7] = [
     Purpose::Weight,
     Purpose::Bias,
     Purpose::JacobianDirection,
     Purpose::Input,
     Purpose::MatrixFreeForward,
     Purpose::MatrixFreeBackward,
+    Purpose::LyapunovFrame,
 ];
 
 /// Every generated constant: (WGSL name, value), in prelude order.
@@ -157,6 +159,7 @@ mod tests {
             ("PURPOSE_INPUT", Purpose::Input as u32),
             ("PURPOSE_MF_FORWARD", Purpose::MatrixFreeForward as u32),
             ("PURPOSE_MF_BACKWARD", Purpose::MatrixFreeBackward as u32),
+("PURPOSE_LYAPUNOV_FRAME", Purpose::LyapunovFrame as u32),
             // What the host sends for each activation is what the kernel switches on.
             ("ACT_SLOPES", act_code(LayerActivation::Slopes(1.0, 0.0)).0),
             ("ACT_TANH", act_code(LayerActivation::Tanh).0),
