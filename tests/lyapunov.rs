@@ -28,8 +28,14 @@ fn sample(args: &[&str]) -> serde_json::Value {
 /// rank drops of ReLU nets against P(some K_l < i), K_l ~ Bin(6, 1/2).
 #[test]
 fn exponents_follow_the_exact_law_and_rank_drops_are_counted() {
-    for act in ["linear", "relu"] {
+    for (act, method) in [
+        ("linear", "dense"),
+        ("relu", "dense"),
+        ("relu", "matrix-free"),
+    ] {
         let j = sample(&[
+            "--method",
+            method,
             "--activation",
             act,
             "--cb",

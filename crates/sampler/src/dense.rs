@@ -148,20 +148,9 @@ impl DenseEngine {
         if self.frame > 0 {
             let n0 = self.widths[0];
             let frame = &mut s.layer_in[0][self.frame_at * n0..(self.frame_at + self.frame) * n0];
-            for (j, col) in frame.chunks_exact_mut(n0).enumerate() {
-                fill_row(
-                    key,
-                    net32,
-                    tag(Purpose::LyapunovFrame, 0),
-                    j as u32,
-                    WeightLaw::Gaussian,
-                    col,
-                );
-            }
+            alive = crate::inputs::fill_lyapunov_frame(key, net32, n0, self.frame, frame);
             s.lyapunov.clear();
             s.lyapunov.resize(self.frame, 0.0);
-            // Gram–Schmidt of a Gaussian frame: a Haar-distributed orthonormal frame.
-            alive = orthonormalize(frame, n0, self.frame, None);
         }
 
         for l in 1..=depth + 1 {
@@ -250,7 +239,12 @@ impl DenseEngine {
                     // Rows with σ' = 0 are zero: the rank is at most the number of the others
                     // (a structural drop, not rounding noise).
                     let active = d0.iter().filter(|&&d| d != 0.0).count();
-                    alive = orthonormalize(frame, n_out, alive.min(active), Some(&mut s.lyapunov));
+                    alive = crate::linalg::gram_schmidt(
+                        frame,
+                        n_out,
+                        alive.min(active),
+                        Some(&mut s.lyapunov),
+                    );
                 }
             }
         }
@@ -523,39 +517,4 @@ pub(crate) fn check_lyapunov(problem: &Problem) -> Result<usize, SamplerError> {
         )));
     }
     Ok(f)
-}
-
-/// Modified Gram–Schmidt, twice (for orthogonality to rounding), on the first `alive` of the
-/// column-major columns of length `n` in `cols`; columns from `alive` on are left as they are.
-/// With `log_r`, ln R_jj is added to `log_r[j]`. Returns the rank reached: the first j whose
-/// R_jj is 0 (or not finite) ends it.
-fn orthonormalize(
-    cols: &mut [f64],
-    n: usize,
-    alive: usize,
-    mut log_r: Option<&mut Vec<f64>>,
-) -> usize {
-    for j in 0..alive {
-        let (done, rest) = cols.split_at_mut(j * n);
-        let v = &mut rest[..n];
-        for _ in 0..2 {
-            for q in done.chunks_exact(n) {
-                let r = dot(q, v);
-                for (vi, qi) in v.iter_mut().zip(q) {
-                    *vi -= r * qi;
-                }
-            }
-        }
-        let r = dot(v, v).sqrt();
-        if !(r > 0.0 && r.is_finite()) {
-            return j;
-        }
-        for vi in v.iter_mut() {
-            *vi /= r;
-        }
-        if let Some(log_r) = log_r.as_deref_mut() {
-            log_r[j] += r.ln();
-        }
-    }
-    alive
 }

@@ -80,6 +80,29 @@ pub fn fill_layer0(
     }
 }
 
+/// The `lyapunov:F` frame Q^0 into `frame` (F column-major columns of length n0): F Gaussian rows
+/// of stream purpose 7 (docs/rng.md), orthonormalized by Gram–Schmidt (a Haar-distributed frame).
+/// Returns the rank reached (F unless the draw is degenerate).
+pub fn fill_lyapunov_frame(
+    key: [u32; 2],
+    net32: u32,
+    n0: usize,
+    f: usize,
+    frame: &mut [f64],
+) -> usize {
+    for (j, col) in frame[..f * n0].chunks_exact_mut(n0).enumerate() {
+        fill_row(
+            key,
+            net32,
+            tag(Purpose::LyapunovFrame, 0),
+            j as u32,
+            WeightLaw::Gaussian,
+            col,
+        );
+    }
+    crate::linalg::gram_schmidt(frame, n0, f, None)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

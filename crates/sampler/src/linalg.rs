@@ -178,6 +178,41 @@ impl PsdFactor {
     }
 }
 
+/// Modified Gram–Schmidt, twice (for orthogonality to rounding), on the first `alive` of the
+/// column-major columns of length `n` in `cols`; columns from `alive` on are left as they are.
+/// With `log_r`, ln R_jj is added to `log_r[j]`. Returns the rank reached: the first j whose
+/// R_jj is 0 (or not finite) ends it.
+pub fn gram_schmidt(
+    cols: &mut [f64],
+    n: usize,
+    alive: usize,
+    mut log_r: Option<&mut Vec<f64>>,
+) -> usize {
+    for j in 0..alive {
+        let (done, rest) = cols.split_at_mut(j * n);
+        let v = &mut rest[..n];
+        for _ in 0..2 {
+            for q in done.chunks_exact(n) {
+                let r = crate::dense::dot(q, v);
+                for (vi, qi) in v.iter_mut().zip(q) {
+                    *vi -= r * qi;
+                }
+            }
+        }
+        let r = crate::dense::dot(v, v).sqrt();
+        if !(r > 0.0 && r.is_finite()) {
+            return j;
+        }
+        for vi in v.iter_mut() {
+            *vi /= r;
+        }
+        if let Some(log_r) = log_r.as_deref_mut() {
+            log_r[j] += r.ln();
+        }
+    }
+    alive
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -52,8 +52,13 @@ pub struct MatrixFreeEngine {
     acts: Vec<LayerActivation>,
     /// K, the number of inputs.
     k: usize,
-    /// Columns pushed through the layers: K inputs, then K tangents with Jacobians.
+    /// Columns pushed through the layers: K inputs, then K tangents with Jacobians, then the
+    /// `lyapunov:F` frame (more columns of A, as in the dense engine).
     cols: usize,
+    jacobian: bool,
+    /// The Lyapunov frame's size F (0 without `lyapunov`) and its first column.
+    frame: usize,
+    frame_at: usize,
 }
 
 /// Per-thread working memory of the matrix-free engine. Every n x c block is column-major
@@ -61,6 +66,8 @@ pub struct MatrixFreeEngine {
 /// products, axpys and pointwise loops that vectorize.
 #[derive(Debug, Clone, Default)]
 pub struct MatrixFreeScratch {
+    /// Σ_l ln R^l_ii of the Lyapunov frame.
+    lyapunov: Vec<f64>,
     /// Layer inputs A^l = [a^l | da^l], `[c * n_l + j]`, l = 0..=L.
     layer_in: Vec<Vec<f64>>,
     /// sigma'(z^l) for the K inputs, `[a * n_l + j]`, l = 0..=L (0 unused).
@@ -196,16 +203,22 @@ impl MatrixFreeEngine {
             acts.push(LayerActivation::resolve(spec, n));
         }
         let k = problem.inputs.len();
+        let jacobian = problem.observe.needs(Primitive::JacobianNorm);
+        let frame = if problem.observe.needs(Primitive::Lyapunov) {
+            crate::dense::check_lyapunov(problem)?
+        } else {
+            0
+        };
+        let frame_at = if jacobian { 2 * k } else { k };
         Ok(MatrixFreeEngine {
             problem: problem.clone(),
             widths,
             acts,
             k,
-            cols: if problem.observe.needs(Primitive::JacobianNorm) {
-                2 * k
-            } else {
-                k
-            },
+            cols: frame_at + frame,
+            jacobian,
+            frame,
+            frame_at,
         })
     }
 
@@ -317,6 +330,14 @@ impl MatrixFreeEngine {
             &mut s.u,
             &mut s.layer_in[0],
         );
+        let mut alive = self.frame;
+        if self.frame > 0 {
+            let n0 = self.widths[0];
+            let frame = &mut s.layer_in[0][self.frame_at * n0..(self.frame_at + self.frame) * n0];
+            alive = crate::inputs::fill_lyapunov_frame(key, net32, n0, self.frame, frame);
+            s.lyapunov.clear();
+            s.lyapunov.resize(self.frame, 0.0);
+        }
 
         for l in 1..=depth + 1 {
             let (n_in, n_out) = (self.widths[l - 1], self.widths[l]);
@@ -413,7 +434,7 @@ impl MatrixFreeEngine {
                 let dact = &mut s.dact[l];
                 let (ys, ts) = next.split_at_mut(k * n_out);
                 activate(act, &z[..k * n_out], ys, &mut dact[..k * n_out]);
-                if cols > k {
+                if self.jacobian {
                     for ((t, &d), &dz) in ts[..k * n_out]
                         .iter_mut()
                         .zip(&dact[..k * n_out])
@@ -421,6 +442,25 @@ impl MatrixFreeEngine {
                     {
                         *t = d * dz;
                     }
+                }
+                if self.frame > 0 {
+                    // D_l (W^l Q^{l−1}) at x_0 and its QR, as in the dense engine.
+                    let d0 = &dact[..n_out];
+                    let fa = self.frame_at;
+                    let frame = &mut next[fa * n_out..(fa + self.frame) * n_out];
+                    for (f, col) in frame.chunks_exact_mut(n_out).enumerate() {
+                        let zc = &z[(fa + f) * n_out..(fa + f + 1) * n_out];
+                        for i in 0..n_out {
+                            col[i] = if f < alive { d0[i] * zc[i] } else { 0.0 };
+                        }
+                    }
+                    let active = d0.iter().filter(|&&d| d != 0.0).count();
+                    alive = crate::linalg::gram_schmidt(
+                        frame,
+                        n_out,
+                        alive.min(active),
+                        Some(&mut s.lyapunov),
+                    );
                 }
             }
         }
@@ -452,6 +492,15 @@ impl MatrixFreeEngine {
                 out[o] = dot(t, t).sqrt();
                 o += 1;
             }
+        }
+        for j in 0..self.frame {
+            // Past a rank drop the exponent does not exist (NaN: a missing value).
+            out[o] = if j < alive {
+                s.lyapunov[j] / depth as f64
+            } else {
+                f64::NAN
+            };
+            o += 1;
         }
         debug_assert_eq!(o, out.len());
     }
@@ -684,10 +733,10 @@ impl crate::plan::Engine for MatrixFreeCpu {
     }
 
     fn primitives(&self) -> randnet_problem::PrimitiveSet {
-        crate::plan::POINTWISE
+        crate::plan::POINTWISE.with(Primitive::Lyapunov)
     }
 
-    /// Gaussian weights; under `--method auto` only where it was measured faster than dense
+    /// Gaussian weights (and Lyapunov exponents of non-residual nets); under `--method auto` only where it was measured faster than dense
     /// ([`crate::plan::matrix_free_pays`]). Its model: ~8 ns per unit of n_l (c^2 + c) work per
     /// thread (docs/performance.md).
     fn supports(
@@ -701,6 +750,9 @@ impl crate::plan::Engine for MatrixFreeCpu {
                 "the matrix-free method needs Gaussian weights (got {}); use --method dense",
                 problem.spec.weights
             ));
+        }
+        if problem.observe.needs(Primitive::Lyapunov) {
+            crate::dense::check_lyapunov(problem).map_err(|e| e.to_string())?;
         }
         if request.method.is_none() && !crate::plan::matrix_free_pays(problem) {
             return Err("the dense engine is faster here (docs/engines.md)".into());

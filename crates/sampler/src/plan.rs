@@ -469,15 +469,16 @@ pub fn check_memory_for(bytes: f64, what: &str, advice: &str) -> Result<(), Samp
     Ok(())
 }
 
-/// Columns the pointwise engines push through the layers: K inputs, and K tangents with
-/// Jacobians.
+/// Columns the pointwise engines push through the layers: K inputs, K tangents with
+/// Jacobians, and the frame of `lyapunov:F`.
 pub fn columns(problem: &Problem) -> usize {
     let k = problem.inputs.len();
-    if problem.observe.needs(Primitive::JacobianNorm) {
-        2 * k
-    } else {
+    let tangents = if problem.observe.needs(Primitive::JacobianNorm) {
         k
-    }
+    } else {
+        0
+    };
+    k + tangents + problem.layout().shape(Primitive::Lyapunov).count
 }
 
 /// The regime where the matrix-free engines were measured faster than dense (docs/engines.md):

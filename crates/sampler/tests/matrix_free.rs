@@ -543,3 +543,64 @@ fn timing_config_a_and_width_scaling() {
         );
     }
 }
+
+/// `lyapunov:3` from both engines agrees in distribution: per exponent, a two-sample KS test on
+/// the networks where it exists (p > 1e-3), and the fraction of rank drops (two-proportion z
+/// within Z_MAX). ReLU with a bias, n = 8, L = 5, one input, output and jacobian beside it (the
+/// frame shares the layers' columns with them).
+#[test]
+fn lyapunov_exponents_agree_in_distribution() {
+    let mut c = Case::new("relu, C_b=0.1, n=8, L=5, K=1, lyapunov:3", 8, 8, 5, 1);
+    c.cb = 0.1;
+    c.networks = 30_000;
+    let with_frame = |p: Problem| Problem {
+        observe: p
+            .observe
+            .with(Family::JacobianNorm)
+            .with_count(Family::Lyapunov, 3),
+        ..p
+    };
+    let dense_problem = with_frame(c.problem(c.seed));
+    let mf_problem = with_frame(c.problem(c.seed ^ 0xABCD_EF01_2345));
+    let names = dense_problem.names();
+    let d = names.len();
+    // Missing exponents are NaN (rank drops), so not `draw`, which refuses non-finite values.
+    let all = |sampler: &mut dyn BatchSampler| {
+        let mut out = vec![0.0; c.networks * d];
+        sampler.sample_batch(0, c.networks, &mut out).unwrap();
+        assert!(out.iter().all(|v| v.is_finite() || v.is_nan()));
+        out
+    };
+    let dense = all(&mut CpuDense::new(&dense_problem).unwrap());
+    let mf = all(&mut CpuMatrixFree::new(&mf_problem).unwrap());
+    let m = c.networks as f64;
+    for i in 1..=3 {
+        let o = names
+            .iter()
+            .position(|n| *n == format!("lyapunov[{i}]"))
+            .unwrap();
+        let column = |rows: &[f64]| -> Vec<f64> {
+            rows.chunks_exact(d)
+                .map(|r| r[o])
+                .filter(|v| !v.is_nan())
+                .collect()
+        };
+        let (xs, ys) = (column(&dense), column(&mf));
+        let (dks, p) = ks_two_sample(&xs, &ys);
+        assert!(p > KS_P_MIN, "lyapunov[{i}] KS: D = {dks:.4}, p = {p:.2e}");
+        let (px, py) = (1.0 - xs.len() as f64 / m, 1.0 - ys.len() as f64 / m);
+        let pool = (px + py) / 2.0;
+        let se = (2.0 * pool * (1.0 - pool) / m).sqrt();
+        if se > 0.0 {
+            let z = (px - py) / se;
+            assert!(
+                z.abs() < Z_MAX,
+                "lyapunov[{i}] rank drops: {px} vs {py}, z = {z}"
+            );
+        }
+        eprintln!(
+            "lyapunov[{i}]: KS D = {dks:.4}, p = {p:.3}; rank drops {:.4} vs {:.4}",
+            px, py
+        );
+    }
+}

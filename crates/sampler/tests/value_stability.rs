@@ -1123,7 +1123,16 @@ fn values_do_not_depend_on_threads_or_batches() {
 /// The Lyapunov frame stream (purpose 7, layer 0, row = frame column j; docs/rng.md), and the
 /// dense engine's `lyapunov:3` row with the other pointwise values, for relu width 8, depth 3.
 fn lyapunov_frame(seed: u64, net: u64, j: u32) -> Vec<f64> {
-    stream_row(seed, net, Purpose::LyapunovFrame, 0, j, WeightLaw::Gaussian, 4, 4)
+    stream_row(
+        seed,
+        net,
+        Purpose::LyapunovFrame,
+        0,
+        j,
+        WeightLaw::Gaussian,
+        4,
+        4,
+    )
 }
 
 fn lyapunov_problem() -> Problem {
@@ -1148,9 +1157,24 @@ fn lyapunov_problem() -> Problem {
 #[test]
 fn lyapunov_frame_and_values_are_pinned() {
     const FRAME: [[u64; 4]; 3] = [
-        [0x3fb16ba4decadb31, 0xbfa82e3f672334fd, 0xbfe36b3efa21e4b3, 0xbfe4dfd84ff3305b],
-        [0x3fcddb3113568db7, 0x3fece6f5bf960fd1, 0xbfc209ebb2e455ba, 0xbfbf0fa1ebf10b4a],
-        [0xbfc0124101066da7, 0xbff05b6376f96556, 0xbff1191e42ecbe98, 0x3ff93cb89c410bae],
+        [
+            0x3fb16ba4decadb31,
+            0xbfa82e3f672334fd,
+            0xbfe36b3efa21e4b3,
+            0xbfe4dfd84ff3305b,
+        ],
+        [
+            0x3fcddb3113568db7,
+            0x3fece6f5bf960fd1,
+            0xbfc209ebb2e455ba,
+            0xbfbf0fa1ebf10b4a,
+        ],
+        [
+            0xbfc0124101066da7,
+            0xbff05b6376f96556,
+            0xbff1191e42ecbe98,
+            0x3ff93cb89c410bae,
+        ],
     ];
     const ROWS: [[u64; 7]; 3] = [
         [

@@ -159,7 +159,7 @@ mod tests {
             ("PURPOSE_INPUT", Purpose::Input as u32),
             ("PURPOSE_MF_FORWARD", Purpose::MatrixFreeForward as u32),
             ("PURPOSE_MF_BACKWARD", Purpose::MatrixFreeBackward as u32),
-("PURPOSE_LYAPUNOV_FRAME", Purpose::LyapunovFrame as u32),
+            ("PURPOSE_LYAPUNOV_FRAME", Purpose::LyapunovFrame as u32),
             // What the host sends for each activation is what the kernel switches on.
             ("ACT_SLOPES", act_code(LayerActivation::Slopes(1.0, 0.0)).0),
             ("ACT_TANH", act_code(LayerActivation::Tanh).0),
