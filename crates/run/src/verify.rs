@@ -741,6 +741,18 @@ fn quick_suite() -> Vec<Job> {
             ],
         ),
         exact(
+            net("relu", 6, 4).n0(6).cb(0.2),
+            1,
+            "lyapunov:3",
+            D,
+            60_000,
+            &[
+                ("lyapunov[1]", "mean"),
+                ("lyapunov[2]", "variance"),
+                ("lyapunov[3]", "mean"),
+            ],
+        ),
+        exact(
             net("relu", 6, 4).cb(0.5),
             1,
             "jacobian,log_jacobian",
@@ -847,6 +859,25 @@ fn full_suite() -> Vec<Job> {
                 ("ntk[1,1]", "kappa3"),
             ],
         ));
+    }
+    for method in [D, MF] {
+        for (act, cb) in [("relu", 0.1), ("linear", 0.0)] {
+            jobs.push(exact(
+                net(act, 8, 8).n0(8).cb(cb),
+                1,
+                "lyapunov:4",
+                method,
+                80_000,
+                &[
+                    ("lyapunov[1]", "mean"),
+                    ("lyapunov[1]", "variance"),
+                    ("lyapunov[2]", "mean"),
+                    ("lyapunov[3]", "mean"),
+                    ("lyapunov[4]", "mean"),
+                    ("lyapunov[4]", "variance"),
+                ],
+            ));
+        }
     }
     for method in [D, MF] {
         jobs.push(exact(
