@@ -226,24 +226,13 @@ impl DenseEngine {
                     }
                 }
                 if self.frame > 0 {
-                    // D_l W^l Q^{l−1} at x_0, then its QR: ln R^l_jj accumulates, Q^l goes on.
-                    let d0 = &dact[..n_out];
                     let fa = self.frame_at;
-                    let frame = &mut next[fa * n_out..(fa + self.frame) * n_out];
-                    for (f, col) in frame.chunks_exact_mut(n_out).enumerate() {
-                        let zc = &s.z[(fa + f) * n_out..(fa + f + 1) * n_out];
-                        for i in 0..n_out {
-                            col[i] = if f < alive { d0[i] * zc[i] } else { 0.0 };
-                        }
-                    }
-                    // Rows with σ' = 0 are zero: the rank is at most the number of the others
-                    // (a structural drop, not rounding noise).
-                    let active = d0.iter().filter(|&&d| d != 0.0).count();
-                    alive = crate::linalg::gram_schmidt(
-                        frame,
-                        n_out,
-                        alive.min(active),
-                        Some(&mut s.lyapunov),
+                    alive = crate::linalg::lyapunov_layer(
+                        &mut next[fa * n_out..(fa + self.frame) * n_out],
+                        &s.z[fa * n_out..(fa + self.frame) * n_out],
+                        &dact[..n_out],
+                        alive,
+                        &mut s.lyapunov,
                     );
                 }
             }
@@ -278,17 +267,8 @@ impl DenseEngine {
                 o += 1;
             }
         }
-        if self.frame > 0 {
-            for j in 0..self.frame {
-                // Past a rank drop the exponent does not exist (NaN: a missing value).
-                out[o] = if j < alive {
-                    s.lyapunov[j] / depth as f64
-                } else {
-                    f64::NAN
-                };
-                o += 1;
-            }
-        }
+        crate::linalg::lyapunov_values(&mut out[o..o + self.frame], &s.lyapunov, alive, depth);
+        o += self.frame;
         debug_assert_eq!(o, out.len());
     }
 
@@ -439,8 +419,8 @@ impl crate::plan::Engine for DenseCpu {
         crate::plan::POINTWISE.with(Primitive::Lyapunov)
     }
 
-    /// Every pointwise problem, and Lyapunov exponents of non-residual nets. Its model: ~2 ns per weight and column (the weight's own normal
-    /// counted as a column), n_{l-1} n_l (c + 1) per layer, fitted so that it meets the
+    /// Every pointwise problem, and Lyapunov exponents of non-residual nets. Its model: ~2 ns
+    /// per weight and column (the weight's own normal counted as a column), n_{l-1} n_l (c + 1) per layer, fitted so that it meets the
     /// matrix-free model where they were measured to cross, at n = 4c (docs/engines.md).
     fn supports(
         &self,

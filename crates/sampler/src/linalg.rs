@@ -213,6 +213,39 @@ pub fn gram_schmidt(
     alive
 }
 
+/// One hidden layer of the Lyapunov QR iteration (docs/engines.md, "Lyapunov exponents"): the
+/// frame's columns become D ⊙ (W Q) — `z` holds W Q column by column, `d0` = σ'(z(x_0)) — for
+/// the first `alive` of them (the others are zeroed), the rank is capped at the number of rows
+/// with σ' ≠ 0 (the others are zero rows: a structural drop, not rounding), and Gram–Schmidt
+/// adds ln R_jj to `log_r[j]`. Returns the rank reached.
+pub fn lyapunov_layer(
+    frame: &mut [f64],
+    z: &[f64],
+    d0: &[f64],
+    alive: usize,
+    log_r: &mut Vec<f64>,
+) -> usize {
+    let n = d0.len();
+    for (f, (col, zc)) in frame.chunks_exact_mut(n).zip(z.chunks_exact(n)).enumerate() {
+        for ((c, &zi), &d) in col.iter_mut().zip(zc).zip(d0) {
+            *c = if f < alive { d * zi } else { 0.0 };
+        }
+    }
+    let active = d0.iter().filter(|&&d| d != 0.0).count();
+    gram_schmidt(frame, n, alive.min(active), Some(log_r))
+}
+
+/// The exponents (1/L) Σ_l ln R^l_jj into `out`; NaN (a missing value) past a rank drop.
+pub fn lyapunov_values(out: &mut [f64], log_r: &[f64], alive: usize, depth: usize) {
+    for (j, o) in out.iter_mut().enumerate() {
+        *o = if j < alive {
+            log_r[j] / depth as f64
+        } else {
+            f64::NAN
+        };
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

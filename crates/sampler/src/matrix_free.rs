@@ -444,22 +444,13 @@ impl MatrixFreeEngine {
                     }
                 }
                 if self.frame > 0 {
-                    // D_l (W^l Q^{l−1}) at x_0 and its QR, as in the dense engine.
-                    let d0 = &dact[..n_out];
                     let fa = self.frame_at;
-                    let frame = &mut next[fa * n_out..(fa + self.frame) * n_out];
-                    for (f, col) in frame.chunks_exact_mut(n_out).enumerate() {
-                        let zc = &z[(fa + f) * n_out..(fa + f + 1) * n_out];
-                        for i in 0..n_out {
-                            col[i] = if f < alive { d0[i] * zc[i] } else { 0.0 };
-                        }
-                    }
-                    let active = d0.iter().filter(|&&d| d != 0.0).count();
-                    alive = crate::linalg::gram_schmidt(
-                        frame,
-                        n_out,
-                        alive.min(active),
-                        Some(&mut s.lyapunov),
+                    alive = crate::linalg::lyapunov_layer(
+                        &mut next[fa * n_out..(fa + self.frame) * n_out],
+                        &z[fa * n_out..(fa + self.frame) * n_out],
+                        &dact[..n_out],
+                        alive,
+                        &mut s.lyapunov,
                     );
                 }
             }
@@ -493,15 +484,8 @@ impl MatrixFreeEngine {
                 o += 1;
             }
         }
-        for j in 0..self.frame {
-            // Past a rank drop the exponent does not exist (NaN: a missing value).
-            out[o] = if j < alive {
-                s.lyapunov[j] / depth as f64
-            } else {
-                f64::NAN
-            };
-            o += 1;
-        }
+        crate::linalg::lyapunov_values(&mut out[o..o + self.frame], &s.lyapunov, alive, depth);
+        o += self.frame;
         debug_assert_eq!(o, out.len());
     }
 
@@ -736,8 +720,8 @@ impl crate::plan::Engine for MatrixFreeCpu {
         crate::plan::POINTWISE.with(Primitive::Lyapunov)
     }
 
-    /// Gaussian weights (and Lyapunov exponents of non-residual nets); under `--method auto` only where it was measured faster than dense
-    /// ([`crate::plan::matrix_free_pays`]). Its model: ~8 ns per unit of n_l (c^2 + c) work per
+    /// Gaussian weights (and Lyapunov exponents of non-residual nets); under `--method auto`
+    /// only where it was measured faster than dense ([`crate::plan::matrix_free_pays`]). Its model: ~8 ns per unit of n_l (c^2 + c) work per
     /// thread (docs/performance.md).
     fn supports(
         &self,
