@@ -221,7 +221,7 @@ pub fn extrapolate(points: &[PointReport]) -> Vec<Extrapolation> {
                         .map(|v| v.into_iter().fold(f64::INFINITY, f64::min))
                         .filter(|v| v.is_finite()),
                     theory: limit.map(|l| l.value),
-                    theory_kind: limit.map(|l| l.kind.name()),
+                    theory_kind: limit.map(|l| l.kind.name().to_string()),
                     z,
                     gap: None,
                     gap_stderr: None,

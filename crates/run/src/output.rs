@@ -15,9 +15,12 @@ use std::path::Path;
 /// One estimate with its standard error, whether it can be trusted, and, where theory has one,
 /// its prediction: a z-score against an exact prediction, a gap against any other kind
 /// (docs/statistics.md, "Reliability" and "z or gap").
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Entry {
+    /// NaN (written as null) where there is no estimate.
+    #[serde(deserialize_with = "nan_if_null")]
     pub estimate: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub stderr: f64,
     /// False when the sample is too small (or too heavy-tailed) for the estimate and its
     /// standard error to be read with normal theory.
@@ -31,7 +34,7 @@ pub struct Entry {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub theory: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub theory_kind: Option<&'static str>,
+    pub theory_kind: Option<String>,
     /// (estimate − theory)/stderr, only against an exact prediction.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub z: Option<f64>,
@@ -77,7 +80,7 @@ impl Entry {
         };
         if let Some(p) = pred {
             entry.theory = Some(p.value);
-            entry.theory_kind = Some(p.kind.name());
+            entry.theory_kind = Some(p.kind.name().to_string());
             let gap = e.estimate - p.value;
             if p.kind == randnet_theory::Kind::Exact {
                 let z = gap / e.stderr;
@@ -126,7 +129,7 @@ impl Entry {
             self.reliable,
             opt(self.effective_networks),
             opt(self.theory),
-            self.theory_kind.unwrap_or(""),
+            self.theory_kind.as_deref().unwrap_or(""),
             opt(self.z),
             opt(self.gap),
             opt(self.relative_gap),
@@ -139,10 +142,16 @@ impl Entry {
 pub const ENTRY_CSV_HEADER: &str =
     "estimate,stderr,reliable,effective_networks,theory,theory_kind,z,gap,relative_gap,law_stderr";
 
-/// The result of `randnet sample`. Observables keep the engine's order in `order`.
-#[derive(Debug, Clone, Serialize)]
+/// Reads a number that JSON may hold as null (serde_json writes NaN as null) as NaN.
+fn nan_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+}
+
+/// The result of `randnet sample`. Observables keep the engine's order in `order`. Written as
+/// JSON with `format` beside these fields, and read back typed with [`Report::from_json`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Report {
-    pub version: &'static str,
+    pub version: String,
     pub spec: NetworkSpec,
     pub inputs: Vec<Vec<f64>>,
     pub seed: u64,
@@ -174,6 +183,47 @@ pub struct Report {
     /// Extra lines under the table (planning figures from the exact law).
     #[serde(skip)]
     pub footer: Vec<String>,
+}
+
+/// A JSON document's format version, read before the rest.
+#[derive(Deserialize)]
+struct FormatOnly {
+    format: Option<u32>,
+}
+
+impl Report {
+    /// A `randnet sample --format json` result read back: the format version checked, the
+    /// accumulator validated, the display order rebuilt (observables by name, statistics in
+    /// [`randnet_stats::Statistic`] order).
+    pub fn from_json(text: &str) -> Result<Report> {
+        let f: FormatOnly = serde_json::from_str(text).context("not JSON")?;
+        match f.format {
+            Some(v) if v == FORMAT => {}
+            Some(v) => anyhow::bail!("format {v}; this randnet reads format {FORMAT}"),
+            None => anyhow::bail!("no \"format\" field: not a randnet JSON result"),
+        }
+        let mut r: Report = serde_json::from_str(text).context("not a sample result")?;
+        if let Some(acc) = &r.accumulator {
+            acc.validate()
+                .map_err(|e| anyhow::anyhow!("accumulator: {e}"))?;
+        }
+        let rank = |s: &str| {
+            randnet_stats::Statistic::EVERY
+                .iter()
+                .position(|t| t.name() == s)
+                .unwrap_or(usize::MAX)
+        };
+        r.order = r
+            .observables
+            .iter()
+            .map(|(name, stats)| {
+                let mut names: Vec<String> = stats.keys().cloned().collect();
+                names.sort_by_key(|s| (rank(s), s.clone()));
+                (name.clone(), names)
+            })
+            .collect();
+        Ok(r)
+    }
 }
 
 /// Networks `first..end` of a run of `total` (shard `index` of `count`, 0-based).
@@ -277,7 +327,7 @@ impl Report {
                 fmt_sig(e.estimate, 5),
                 fmt_sig(e.stderr, 3),
                 e.theory.map(|v| fmt_sig(v, 5)).unwrap_or_default(),
-                e.theory_kind.unwrap_or(""),
+                e.theory_kind.as_deref().unwrap_or(""),
                 e.test_cell(),
                 e.reliable_cell()
             );

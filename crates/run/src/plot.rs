@@ -285,7 +285,7 @@ fn series(result: &SweepResult, obs: &str, stat: &str, x: XAxis) -> Series {
             y: e.estimate,
             e: e.stderr,
             theory: e.theory.filter(|t| t.is_finite()),
-            bound: e.theory_kind == Some(randnet_theory::Kind::Bound.name()),
+            bound: e.theory_kind.as_deref() == Some(randnet_theory::Kind::Bound.name()),
             hanin_nica: randnet_theory::ntk_second_moment_ratio(&p.report.spec).is_some(),
             reliable: e.reliable,
         };

@@ -625,7 +625,7 @@ pub fn build_report_named(problem: &Problem, drawn: &Drawn, backend: &str, metho
         order.push((name, vec!["joint_kappa4".to_string()]));
     }
     Report {
-        version: env!("CARGO_PKG_VERSION"),
+        version: env!("CARGO_PKG_VERSION").to_string(),
         spec: problem.spec.clone(),
         inputs: problem.inputs.clone(),
         seed: problem.seed,
