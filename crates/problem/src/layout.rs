@@ -23,6 +23,8 @@ pub enum Primitive {
     /// (1/L) Σ_l ln R^l_ii, i = 1..count: the QR iteration of a `count`-frame through the hidden
     /// layers' Jacobian at x_0.
     Lyapunov,
+    /// The `count` largest singular values of J(x_a), input by input.
+    SingularValues,
     LengthDistortion,
     Regions,
     Patterns,
@@ -38,12 +40,13 @@ pub struct Shape {
 }
 
 impl Primitive {
-    pub const ALL: [Primitive; 8] = [
+    pub const ALL: [Primitive; 9] = [
         Primitive::Output,
         Primitive::Ntk,
         Primitive::Sqnorm,
         Primitive::JacobianNorm,
         Primitive::Lyapunov,
+        Primitive::SingularValues,
         Primitive::LengthDistortion,
         Primitive::Regions,
         Primitive::Patterns,
@@ -57,6 +60,7 @@ impl Primitive {
             Primitive::Ntk => k * (k + 1) / 2,
             Primitive::Sqnorm => (depth + 1) * k,
             Primitive::Lyapunov => shape.count,
+            Primitive::SingularValues => k * shape.count,
             Primitive::LengthDistortion | Primitive::Regions | Primitive::Patterns => 1,
         }
     }
@@ -69,6 +73,7 @@ impl Primitive {
             Primitive::Ntk => k * (k + 1.0) / 2.0,
             Primitive::Sqnorm => (l + 1.0) * k,
             Primitive::Lyapunov => shape.count as f64,
+            Primitive::SingularValues => k * shape.count as f64,
             Primitive::LengthDistortion | Primitive::Regions | Primitive::Patterns => 1.0,
         }
     }

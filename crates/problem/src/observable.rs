@@ -17,6 +17,7 @@ pub enum Family {
     JacobianNorm,
     LogJacobianNorm,
     Lyapunov,
+    SingularValues,
     LengthDistortion,
     Regions,
     Patterns,
@@ -41,6 +42,8 @@ pub enum Observable {
     /// The i-th finite-depth Lyapunov exponent (1-based, λ_1 the largest) of the hidden layers'
     /// Jacobian product at x_0.
     Lyapunov(usize),
+    /// The i-th largest singular value (1-based) of the input–output Jacobian J(x_a).
+    SingularValue(usize, usize),
     LengthDistortion,
     Regions,
     Patterns,
@@ -55,6 +58,7 @@ impl Observable {
             Observable::JacobianNorm(_) => Family::JacobianNorm,
             Observable::LogJacobianNorm(_) => Family::LogJacobianNorm,
             Observable::Lyapunov(_) => Family::Lyapunov,
+            Observable::SingularValue(..) => Family::SingularValues,
             Observable::LengthDistortion => Family::LengthDistortion,
             Observable::Regions => Family::Regions,
             Observable::Patterns => Family::Patterns,
@@ -68,7 +72,10 @@ impl Observable {
             | Observable::JacobianNorm(a)
             | Observable::LogJacobianNorm(a)
             | Observable::Lyapunov(a) => vec![a],
-            Observable::OutputPair(a, b) | Observable::Ntk(a, b) | Observable::Sqnorm(a, b) => {
+            Observable::OutputPair(a, b)
+            | Observable::Ntk(a, b)
+            | Observable::Sqnorm(a, b)
+            | Observable::SingularValue(a, b) => {
                 vec![a, b]
             }
             Observable::LengthDistortion | Observable::Regions | Observable::Patterns => vec![],
@@ -84,6 +91,7 @@ impl Observable {
             (Family::JacobianNorm, [a]) => Observable::JacobianNorm(*a),
             (Family::LogJacobianNorm, [a]) => Observable::LogJacobianNorm(*a),
             (Family::Lyapunov, [i]) if *i >= 1 => Observable::Lyapunov(*i),
+            (Family::SingularValues, [a, i]) if *i >= 1 => Observable::SingularValue(*a, *i),
             (Family::LengthDistortion, []) => Observable::LengthDistortion,
             (Family::Regions, []) => Observable::Regions,
             (Family::Patterns, []) => Observable::Patterns,

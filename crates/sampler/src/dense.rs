@@ -30,6 +30,10 @@ pub struct DenseEngine {
     /// The Lyapunov frame's size F (0 without `lyapunov`) and its first column.
     frame: usize,
     frame_at: usize,
+    /// `singular_values:S`: S (0 without), and the first of the K n0 columns e_j pushed per
+    /// input (input a's block starts at `sv_at + a n0`).
+    sv: usize,
+    sv_at: usize,
 }
 
 /// Per-thread working memory of the dense engine.
@@ -70,15 +74,24 @@ impl DenseEngine {
             0
         };
         let frame_at = if jacobian { 2 * k } else { k };
+        let sv = if problem.observe.needs(Primitive::SingularValues) {
+            check_singular_values(problem)?
+        } else {
+            0
+        };
+        let sv_at = frame_at + frame;
+        let sv_cols = if sv > 0 { k * widths[0] } else { 0 };
         Ok(DenseEngine {
             problem: problem.clone(),
             widths,
             acts,
             cache_weights: weight_bytes <= WEIGHT_CACHE_BYTES,
-            cols: frame_at + frame,
+            cols: sv_at + sv_cols,
             jacobian,
             frame,
             frame_at,
+            sv,
+            sv_at,
         })
     }
 
@@ -151,6 +164,15 @@ impl DenseEngine {
             alive = crate::inputs::fill_lyapunov_frame(key, net32, n0, self.frame, frame);
             s.lyapunov.clear();
             s.lyapunov.resize(self.frame, 0.0);
+        }
+        if self.sv > 0 {
+            // J(x_a) column by column: the tangents along e_1..e_{n0} of every input.
+            let n0 = self.widths[0];
+            let block = &mut s.layer_in[0][self.sv_at * n0..(self.sv_at + k * n0) * n0];
+            block.fill(0.0);
+            for (c, col) in block.chunks_exact_mut(n0).enumerate() {
+                col[c % n0] = 1.0;
+            }
         }
 
         for l in 1..=depth + 1 {
@@ -225,6 +247,19 @@ impl DenseEngine {
                         }
                     }
                 }
+                if self.sv > 0 {
+                    for a in 0..k {
+                        let d = &dact[a * n_out..(a + 1) * n_out];
+                        let first = self.sv_at + a * self.widths[0];
+                        for c in first..first + self.widths[0] {
+                            let zc = &s.z[c * n_out..(c + 1) * n_out];
+                            let t = &mut next[c * n_out..(c + 1) * n_out];
+                            for ((t, &di), &zi) in t.iter_mut().zip(d).zip(zc) {
+                                *t = di * zi;
+                            }
+                        }
+                    }
+                }
                 if self.frame > 0 {
                     let fa = self.frame_at;
                     alive = crate::linalg::lyapunov_layer(
@@ -269,6 +304,15 @@ impl DenseEngine {
         }
         crate::linalg::lyapunov_values(&mut out[o..o + self.frame], &s.lyapunov, alive, depth);
         o += self.frame;
+        if self.sv > 0 {
+            let (n0, n_out) = (self.widths[0], self.widths[depth + 1]);
+            for a in 0..k {
+                let first = (self.sv_at + a * n0) * n_out;
+                let jac = &s.z[first..first + n0 * n_out];
+                top_singular_values(jac, n_out, n0, &mut out[o..o + self.sv]);
+                o += self.sv;
+            }
+        }
         debug_assert_eq!(o, out.len());
     }
 
@@ -416,10 +460,12 @@ impl crate::plan::Engine for DenseCpu {
     }
 
     fn primitives(&self) -> randnet_problem::PrimitiveSet {
-        crate::plan::POINTWISE.with(Primitive::Lyapunov)
+        crate::plan::POINTWISE
+            .with(Primitive::Lyapunov)
+            .with(Primitive::SingularValues)
     }
 
-    /// Every pointwise problem, and Lyapunov exponents of non-residual nets. Its model: ~2 ns
+    /// Every pointwise problem, Lyapunov exponents of non-residual nets and singular values. Its model: ~2 ns
     /// per weight and column (the weight's own normal counted as a column), n_{l-1} n_l (c + 1) per layer, fitted so that it meets the
     /// matrix-free model where they were measured to cross, at n = 4c (docs/engines.md).
     fn supports(
@@ -431,6 +477,9 @@ impl crate::plan::Engine for DenseCpu {
         if problem.observe.needs(Primitive::Lyapunov) {
             check_lyapunov(problem).map_err(|e| e.to_string())?;
         }
+        if problem.observe.needs(Primitive::SingularValues) {
+            check_singular_values(problem).map_err(|e| e.to_string())?;
+        }
         // Under auto it steps aside where the matrix-free engine is faster and computes
         // everything asked.
         if request.method.is_none()
@@ -438,7 +487,9 @@ impl crate::plan::Engine for DenseCpu {
             && problem
                 .observe
                 .primitives()
-                .is_subset(crate::plan::POINTWISE)
+                .is_subset(crate::plan::Engine::primitives(
+                    &crate::matrix_free::MatrixFreeCpu,
+                ))
         {
             return Err("the matrix-free engine is faster here (docs/engines.md)".into());
         }
@@ -497,4 +548,48 @@ pub(crate) fn check_lyapunov(problem: &Problem) -> Result<usize, SamplerError> {
         )));
     }
     Ok(f)
+}
+
+/// The count S of `singular_values:S`, after checking S <= min(n0, n_out).
+pub(crate) fn check_singular_values(problem: &Problem) -> Result<usize, SamplerError> {
+    let spec = &problem.spec;
+    let s = problem.layout().shape(Primitive::SingularValues).count;
+    let most = spec.input_dim.min(spec.output_dim);
+    if s > most {
+        return Err(SamplerError::Unsupported(format!(
+            "singular_values:{s}: J(x) is {} x {} and has at most {most} singular values (raise --output-dim or --input-dim)",
+            spec.output_dim, spec.input_dim
+        )));
+    }
+    Ok(s)
+}
+
+/// The `out.len()` largest singular values of J (n_out x n0, column j at `jac[j n_out..]`), in
+/// decreasing order: square roots of the eigenvalues of the smaller Gram matrix (J Jᵀ or JᵀJ),
+/// by Jacobi (eigenvalues rounding below 0 read as 0).
+pub(crate) fn top_singular_values(jac: &[f64], n_out: usize, n0: usize, out: &mut [f64]) {
+    let m = n_out.min(n0);
+    let mut g = vec![0.0; m * m];
+    for p in 0..m {
+        for q in p..m {
+            let v = if n_out <= n0 {
+                (0..n0)
+                    .map(|j| jac[j * n_out + p] * jac[j * n_out + q])
+                    .sum()
+            } else {
+                dot(
+                    &jac[p * n_out..(p + 1) * n_out],
+                    &jac[q * n_out..(q + 1) * n_out],
+                )
+            };
+            g[p * m + q] = v;
+            g[q * m + p] = v;
+        }
+    }
+    let (mut v, mut w) = (vec![0.0; m * m], vec![0.0; m]);
+    crate::linalg::sym_eigen(&mut g, m, &mut v, &mut w);
+    w.sort_by(|a, b| b.total_cmp(a));
+    for (o, &e) in out.iter_mut().zip(&w) {
+        *o = e.max(0.0).sqrt();
+    }
 }

@@ -478,7 +478,13 @@ pub fn columns(problem: &Problem) -> usize {
     } else {
         0
     };
-    k + tangents + problem.layout().shape(Primitive::Lyapunov).count
+    let layout = problem.layout();
+    let jacobian_columns = if problem.observe.needs(Primitive::SingularValues) {
+        k * problem.spec.input_dim
+    } else {
+        0
+    };
+    k + tangents + layout.shape(Primitive::Lyapunov).count + jacobian_columns
 }
 
 /// The regime where the matrix-free engines were measured faster than dense (docs/engines.md):

@@ -226,6 +226,9 @@ pub fn predict(
         }
         Observable::OutputPair(a, b) | Observable::Ntk(a, b) => a < k && b < k,
         Observable::Sqnorm(l, a) => a < k && (1..=depth + 1).contains(&l),
+        Observable::SingularValue(a, i) => {
+            a < k && (1..=spec.input_dim.min(spec.output_dim)).contains(&i)
+        }
         Observable::Lyapunov(i) => {
             let narrowest = spec.layer_widths()[..=depth]
                 .iter()
@@ -518,6 +521,20 @@ fn pointwise(
                 return None;
             }
             let kap = log_jacobian_cumulants(spec.cw, &spec.layer_widths(), relu)?;
+            from_cumulants(&kap, statistic, Kind::Exact)
+        }
+        Observable::SingularValue(_, 1) if spec.output_dim == 1 => {
+            // n_out = 1: the one singular value is ‖∇f(x)‖. Linear Gaussian nets (any C_b): from
+            // the readout row backwards, ‖r W^l‖² = (C_W/n_{l−1}) ‖r‖² χ²_{n_{l−1}} given r, so
+            // ‖J‖² = Π_{l=0}^{L} (C_W/n_l) χ²_{n_l}: the law of ‖Ju‖ (exact::jacobian_cumulants)
+            // with the degrees of freedom n_0..n_L (docs/theory.md §2.6). L = 0 is linear.
+            let ok = gaussian && spec.residual.is_none() && (linear || depth == 0);
+            if !ok {
+                return None;
+            }
+            let mut ws = spec.layer_widths();
+            ws[depth + 1] = ws[0];
+            let kap = exact::jacobian_cumulants(spec.cw, &ws, false);
             from_cumulants(&kap, statistic, Kind::Exact)
         }
         Observable::Lyapunov(i) => {

@@ -13,6 +13,7 @@ mod log_jacobian;
 mod lyapunov;
 mod ntk;
 mod output;
+mod singular_values;
 mod sqnorm;
 
 use crate::layout::{Primitive, Shape};
@@ -56,6 +57,7 @@ pub const FAMILIES: &[FamilyDef] = &[
     jacobian::JACOBIAN_NORM,
     log_jacobian::LOG_JACOBIAN_NORM,
     lyapunov::LYAPUNOV,
+    singular_values::SINGULAR_VALUES,
     geometry::LENGTH_DISTORTION,
     geometry::REGIONS,
     geometry::PATTERNS,
