@@ -238,6 +238,8 @@ pub fn plan(problem: &Problem, request: &Request, env: &Env) -> Result<Plan, Sam
             }
         }
         let Some((_, _, part, engine)) = best else {
+            // One reason when every engine gives the same one.
+            refusals.dedup_by(|a, b| a.reason == b.reason);
             return Err(SamplerError::Unsupported(match refusals.as_slice() {
                 [one] => one.reason.clone(),
                 _ => refusals
