@@ -229,11 +229,17 @@ pub fn check_resources(
     )?;
     // Activations (and their tangents) of every layer for c = K (2K with Jacobians) columns,
     // per thread; the dense engine's cached weights come on top and are checked with the engine.
-    let c = if observe.needs(Primitive::JacobianNorm) {
+    // Columns: the K inputs, K tangents with Jacobians, the Lyapunov frame, and n0 tangents
+    // per input for singular values.
+    let mut c = if observe.needs(Primitive::JacobianNorm) {
         2.0 * kf
     } else {
         kf
     };
+    c += observe.count(randnet_problem::Family::Lyapunov) as f64;
+    if observe.needs(Primitive::SingularValues) {
+        c += kf * n0;
+    }
     let widths: f64 = spec.layer_widths().iter().map(|&n| n as f64).sum();
     let threads = rayon::current_num_threads() as f64;
     let scratch = widths * c * 2.0 * F * threads;
