@@ -147,6 +147,13 @@ pub struct SampleArgs {
     /// Save every network's values as a structured numpy array (one field per observable).
     #[arg(long, value_name = "FILE.npy")]
     pub save_samples: Option<PathBuf>,
+    /// Pooled histograms of each observable family's values over all networks (e.g. the
+    /// singular-value or Lyapunov spectrum): tidy CSV, or a plot for FILE.png / FILE.svg.
+    #[arg(long, value_name = "FILE.csv|png|svg")]
+    pub histogram: Option<PathBuf>,
+    /// Equal-width bins of --histogram over the values' range.
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub histogram_bins: u32,
 }
 
 impl SpecArgs {

@@ -78,8 +78,8 @@ pub fn run(args: &SampleArgs) -> Result<()> {
             bail!("--weights names {a} twice");
         }
     }
-    if args.save_samples.is_some() {
-        bail!("compare keeps every network's values in memory; --save-samples is for sample");
+    if args.save_samples.is_some() || args.histogram.is_some() {
+        bail!("--save-samples and --histogram are for sample, not compare");
     }
     if args.run.shard.is_some() {
         bail!("compare draws every network itself; --shard is for sample and sweep");

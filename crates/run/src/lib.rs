@@ -12,6 +12,7 @@ pub mod batch;
 pub mod bench;
 pub mod compare;
 pub mod extrapolate;
+pub mod histogram;
 pub mod input_file;
 pub mod merge;
 pub mod npy;

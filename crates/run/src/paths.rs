@@ -185,6 +185,9 @@ pub fn sample_files(args: &crate::args::SampleArgs) -> (Vec<Output>, Vec<Input>)
     if let Some(p) = &args.save_samples {
         outs.push(Output::new("--save-samples", p));
     }
+    if let Some(p) = &args.histogram {
+        outs.push(Output::new("--histogram", p));
+    }
     let ins = args
         .inputs
         .input_file

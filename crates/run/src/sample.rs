@@ -60,14 +60,31 @@ pub fn run(args: &SampleArgs) -> Result<()> {
         )?),
         None => None,
     };
+    // --histogram keeps every value in memory until the end.
+    let mut kept: Option<Vec<f64>> = match &args.histogram {
+        Some(_) => {
+            let bytes = (range.end - range.start) as f64 * problem.layout().len() as f64 * 8.0;
+            check_memory_for(
+                bytes,
+                "keeping every network's values for --histogram needs",
+                "use fewer networks or observables",
+            )?;
+            Some(Vec::new())
+        }
+        None => None,
+    };
     let bar = progress_bar(range.end - range.start);
     let mut progress = Progress::new(&problem, &mut sampler, range.clone())?;
+    let mut tee = Tee(
+        npy.as_mut().map(|w| w as &mut dyn RowSink),
+        kept.as_mut().map(|v| v as &mut dyn RowSink),
+    );
     let outcome = advance(
         &problem,
         &mut sampler,
         &mut progress,
         args.run.batch,
-        npy.as_mut().map(|w| w as &mut dyn RowSink),
+        Some(&mut tee),
         &mut Control::new(&bar),
     );
     bar.finish_and_clear();
@@ -102,6 +119,11 @@ pub fn run(args: &SampleArgs) -> Result<()> {
         Ok(true) => {
             if let Some(w) = npy {
                 w.finish()?;
+            }
+            if let (Some(path), Some(rows)) = (&args.histogram, &kept) {
+                let hists =
+                    crate::histogram::pooled(&problem.layout(), rows, args.histogram_bins as usize);
+                crate::histogram::write(path, &hists)?;
             }
             Ok(())
         }
@@ -380,6 +402,24 @@ pub trait RowSink {
 impl RowSink for NpyWriter {
     fn write_rows(&mut self, rows: &[f64]) -> Result<()> {
         NpyWriter::write_rows(self, rows)
+    }
+}
+
+/// Two optional sinks fed the same rows.
+pub struct Tee<'a>(
+    pub Option<&'a mut dyn RowSink>,
+    pub Option<&'a mut dyn RowSink>,
+);
+
+impl RowSink for Tee<'_> {
+    fn write_rows(&mut self, rows: &[f64]) -> Result<()> {
+        if let Some(s) = self.0.as_deref_mut() {
+            s.write_rows(rows)?;
+        }
+        if let Some(s) = self.1.as_deref_mut() {
+            s.write_rows(rows)?;
+        }
+        Ok(())
     }
 }
 
