@@ -84,6 +84,22 @@ fn csv_counts_every_value_and_png_is_drawn() {
 }
 
 #[test]
+fn bins_without_a_histogram_are_refused() {
+    let out = randnet(&[
+        "sample",
+        "--backend",
+        "cpu",
+        "--networks",
+        "10",
+        "--histogram-bins",
+        "9",
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--histogram-bins needs --histogram"), "{err}");
+}
+
+#[test]
 fn sweep_and_compare_refuse_it() {
     for args in [
         vec![

@@ -151,9 +151,9 @@ pub struct SampleArgs {
     /// singular-value or Lyapunov spectrum): tidy CSV, or a plot for FILE.png / FILE.svg.
     #[arg(long, value_name = "FILE.csv|png|svg")]
     pub histogram: Option<PathBuf>,
-    /// Equal-width bins of --histogram over the values' range.
-    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=100_000))]
-    pub histogram_bins: u32,
+    /// Equal-width bins of --histogram over the values' range (default 50).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub histogram_bins: Option<u32>,
 }
 
 impl SpecArgs {

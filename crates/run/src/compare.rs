@@ -78,7 +78,7 @@ pub fn run(args: &SampleArgs) -> Result<()> {
             bail!("--weights names {a} twice");
         }
     }
-    if args.save_samples.is_some() || args.histogram.is_some() {
+    if args.save_samples.is_some() || args.histogram.is_some() || args.histogram_bins.is_some() {
         bail!("--save-samples and --histogram are for sample, not compare");
     }
     if args.run.shard.is_some() {

@@ -37,6 +37,9 @@ pub fn problem_from(args: &SampleArgs) -> Result<Problem> {
 pub fn run(args: &SampleArgs) -> Result<()> {
     // Every output path before any work (paths.rs).
     crate::paths::check_sample(args)?;
+    if args.histogram_bins.is_some() && args.histogram.is_none() {
+        bail!("--histogram-bins needs --histogram FILE");
+    }
     let problem = problem_from(args)?;
     if args.run.networks == 0 {
         bail!("--networks must be a positive integer, got 0");
@@ -121,8 +124,11 @@ pub fn run(args: &SampleArgs) -> Result<()> {
                 w.finish()?;
             }
             if let (Some(path), Some(rows)) = (&args.histogram, &kept) {
-                let hists =
-                    crate::histogram::pooled(&problem.layout(), rows, args.histogram_bins as usize);
+                let hists = crate::histogram::pooled(
+                    &problem.layout(),
+                    rows,
+                    args.histogram_bins.unwrap_or(50) as usize,
+                );
                 crate::histogram::write(path, &hists)?;
             }
             Ok(())

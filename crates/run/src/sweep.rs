@@ -311,7 +311,7 @@ fn plan(args: &SweepArgs) -> Result<Plan> {
     if args.sample.save_samples.is_some() {
         bail!("sweep does not support --save-samples (use sample --save-samples at one point)");
     }
-    if args.sample.histogram.is_some() {
+    if args.sample.histogram.is_some() || args.sample.histogram_bins.is_some() {
         bail!("sweep does not support --histogram (use sample --histogram at one point)");
     }
     let pts = points(args)?;
