@@ -528,14 +528,33 @@ fn pointwise(
             // the readout row backwards, ‖r W^l‖² = (C_W/n_{l−1}) ‖r‖² χ²_{n_{l−1}} given r, so
             // ‖J‖² = Π_{l=0}^{L} (C_W/n_l) χ²_{n_l}: the law of ‖Ju‖ (exact::jacobian_cumulants)
             // with the degrees of freedom n_0..n_L (docs/theory.md §2.6). L = 0 is linear.
-            let ok = gaussian && spec.residual.is_none() && (linear || depth == 0);
-            if !ok {
+            if !(gaussian && spec.residual.is_none()) {
                 return None;
             }
-            let mut ws = spec.layer_widths();
-            ws[depth + 1] = ws[0];
-            let kap = exact::jacobian_cumulants(spec.cw, &ws, false);
-            from_cumulants(&kap, statistic, Kind::Exact)
+            if linear || depth == 0 {
+                let mut ws = spec.layer_widths();
+                ws[depth + 1] = ws[0];
+                let kap = exact::jacobian_cumulants(spec.cw, &ws, false);
+                return from_cumulants(&kap, statistic, Kind::Exact);
+            }
+            // Zero-bias piecewise-linear nets at infinite hidden width: the columns J e_j become
+            // i.i.d. N(0, s²) with s² = (C_W/n0) Π_l C_W (a₊² + a₋²)/2 — the pattern D at x is
+            // uncorrelated with (W e_j)(W e_k) because E[1{g>0}(g² − 1)] = 0 — so ‖J‖ → s χ_{n0}
+            // (docs/theory.md §2.6): the L = 0 law with C_W scaled.
+            if spec.cb != 0.0 || !spec.activation.is_piecewise_linear() {
+                return None;
+            }
+            let gain: f64 = spec
+                .hidden
+                .iter()
+                .map(|&n| {
+                    let (ap, am) = spec.activation.slopes(n).expect("piecewise linear");
+                    spec.cw * (ap * ap + am * am) / 2.0
+                })
+                .product();
+            let n0 = spec.input_dim;
+            let kap = exact::jacobian_cumulants(spec.cw * gain, &[n0, n0], false);
+            from_cumulants(&kap, statistic, Kind::InfiniteWidth)
         }
         Observable::Lyapunov(i) => {
             // The Jacobian law's argument, for a frame (docs/theory.md §2.5).
