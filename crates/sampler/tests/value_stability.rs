@@ -1219,3 +1219,66 @@ fn lyapunov_frame_and_values_are_pinned() {
         assert_bits(row, want, "dense output,jacobian,lyapunov:3");
     }
 }
+
+/// The matrix-free engine's `lyapunov:3` rows and the dense engine's `singular_values:3` rows
+/// (tanh, C_b = 0.1, n_out = 3): engine values are public API too.
+#[test]
+fn matrix_free_lyapunov_and_singular_values_are_pinned() {
+    const MF: [[u64; 3]; 3] = [
+        [0x3f98c53e21f8faf4, 0xbff321cbd77a1935, 0x7ff8000000000000],
+        [0x3fcc10e549b126b3, 0xbfa2f3fd963a948f, 0xbf852d23398d7385],
+        [0xbfce36bee0630123, 0xbfad7a18de80814d, 0xbfe8848771278a63],
+    ];
+    const SV: [[u64; 6]; 3] = [
+        [
+            0x3fee1d30d3192552,
+            0x3fd7c9eba6ffeed6,
+            0x3f9339e09e1cb027,
+            0x3ff2871292b8ff05,
+            0x3fdb39be1a95129e,
+            0x3fa8625b967aaafe,
+        ],
+        [
+            0x3fee4608e7898683,
+            0x3fd8921034559b03,
+            0x3f8d03c4cd2c20c8,
+            0x3ff02a444f5034d0,
+            0x3fdbf67e71b6556d,
+            0x3fa21feca6a5be38,
+        ],
+        [
+            0x3fef03a4cc0a79f2,
+            0x3fd9542317441ffc,
+            0x3fa0212c25741f8b,
+            0x3fe69bd47ca566ae,
+            0x3fda9ff7ef4e979e,
+            0x3f9336906b3a875b,
+        ],
+    ];
+    let mut p = lyapunov_problem();
+    p.observe = Observe::parse_list("lyapunov:3").unwrap();
+    for (row, want) in per_network(Engine::MatrixFree, &p, &ENGINE_NETS)
+        .iter()
+        .zip(&MF)
+    {
+        assert_bits(row, want, "matrix-free lyapunov:3");
+    }
+    let s = spec(
+        vec![6, 6],
+        "tanh",
+        0.1,
+        Parameterization::Ntk,
+        None,
+        WeightLaw::Gaussian,
+    );
+    let s = NetworkSpec { output_dim: 3, ..s };
+    let q = problem(
+        s,
+        2,
+        Observe::parse_list("singular_values:3").unwrap(),
+        SEEDS[1],
+    );
+    for (row, want) in per_network(Engine::Dense, &q, &ENGINE_NETS).iter().zip(&SV) {
+        assert_bits(row, want, "dense singular_values:3");
+    }
+}
