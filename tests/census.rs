@@ -311,6 +311,41 @@ fn rows() -> Vec<Row> {
             "hessian",
         ),
         sample("no observable", &["--observe", ","], "--observe"),
+        sample(
+            "lyapunov without its count",
+            &["--observe", "lyapunov"],
+            "needs its count",
+        ),
+        sample(
+            "lyapunov with a bad count",
+            &["--observe", "lyapunov:0"],
+            "1..=4096",
+        ),
+        sample(
+            "a count on a family without one",
+            &["--observe", "output:3"],
+            "takes no count",
+        ),
+        sample(
+            "lyapunov frame wider than a layer",
+            &["--observe", "lyapunov:9"],
+            "narrowest",
+        ),
+        sample(
+            "lyapunov on a residual net",
+            &["--observe", "lyapunov:2", "--residual", "0.5"],
+            "residual",
+        ),
+        sample(
+            "more singular values than J has",
+            &["--observe", "singular_values:2"],
+            "at most 1",
+        ),
+        sample(
+            "histogram bins without a histogram",
+            &["--histogram-bins", "9"],
+            "--histogram-bins",
+        ),
         sample("unknown format", &["--format", "xml"], "--format"),
         sample("unknown backend", &["--backend", "tpu"], "--backend"),
         sample("unknown method", &["--method", "sparse"], "--method"),
