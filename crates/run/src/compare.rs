@@ -11,7 +11,10 @@
 
 use crate::args::{Format, SampleArgs};
 use crate::output::{fmt_sig, write_atomic};
-use crate::sample::{draw, make_sampler, problem_from, reported_statistics, RowSink};
+use crate::sample::{
+    advance, make_sampler, problem_from, progress_bar, reported_statistics, Control, Progress,
+    RowSink,
+};
 use anyhow::{bail, Context, Result};
 use randnet_problem::WeightLaw;
 use randnet_stats::{jackknife_stderr, Accumulator};
@@ -107,54 +110,95 @@ pub fn run(args: &SampleArgs) -> Result<()> {
         ),
         "use fewer networks",
     )?;
-    let mut accs = Vec::new();
-    let mut values = Vec::new();
-    let mut diverged = Vec::new();
-    for (law, problem) in laws.iter().zip(&problems) {
-        eprintln!("randnet compare: {law} weights");
+    // The laws advance together, chunk by chunk, so that an interruption (Ctrl-C, SIGTERM) or a
+    // lost device leaves every law at the same last finished chunk: the comparison of those
+    // networks is written, as `sample` writes the estimates of the networks it finished.
+    let mut states = Vec::new();
+    for problem in &problems {
         let mut chosen = make_sampler(
             problem,
             args.run.backend,
             args.run.method,
             args.run.adapter.as_deref(),
         )?;
-        let mut rows: Vec<f64> = Vec::with_capacity(m as usize * d);
-        let drawn = draw(
-            problem,
-            &mut chosen.sampler,
-            0..m,
-            args.run.batch,
-            Some(&mut rows as &mut dyn RowSink),
-        )?;
-        if crate::sample::INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst) {
-            bail!("interrupted");
-        }
-        diverged.push(drawn.diverged);
-        accs.push(drawn.acc);
-        values.push(rows);
+        let progress = Progress::new(problem, &mut chosen.sampler, 0..0)?;
+        states.push((chosen.sampler, progress, Vec::<f64>::new()));
     }
-    let report = build(
-        &laws,
-        &problems[0],
-        &accs,
-        &values,
-        diverged,
-        args.run.seed,
-        m,
-    );
-    let text = match args.run.format {
-        Format::Json => serde_json::to_string_pretty(&report)? + "\n",
-        Format::Csv => csv(&report),
-        Format::Table => table(&report),
-    };
-    match &args.run.output {
-        Some(path) => write_atomic(path, text.as_bytes()),
-        None => {
-            print!("{text}");
-            Ok(())
+    let bar = progress_bar(m * laws.len() as u64);
+    let mut done = 0u64;
+    let mut stopped: Option<anyhow::Error> = None;
+    while done < m {
+        let end = (done + COMPARE_CHUNK).min(m);
+        let saved: Vec<Progress> = states.iter().map(|(_, p, _)| p.clone()).collect();
+        let mut failure = None;
+        for ((sampler, progress, rows), problem) in states.iter_mut().zip(&problems) {
+            progress.end = end;
+            match advance(
+                problem,
+                sampler,
+                progress,
+                args.run.batch,
+                Some(rows as &mut dyn RowSink),
+                &mut Control::new(&bar),
+            ) {
+                Ok(true) => {}
+                Ok(false) => {
+                    failure = Some(anyhow::anyhow!("interrupted"));
+                    break;
+                }
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            }
         }
+        if let Some(e) = failure {
+            // Back to the last chunk every law finished.
+            for ((_, progress, rows), old) in states.iter_mut().zip(saved) {
+                *progress = old;
+                rows.truncate(done as usize * d);
+            }
+            stopped = Some(e);
+            break;
+        }
+        done = end;
+    }
+    bar.finish_and_clear();
+    if done > 0 {
+        let accs: Vec<Accumulator> = states.iter().map(|(_, p, _)| p.acc.clone()).collect();
+        let values: Vec<Vec<f64>> = states.iter().map(|(_, _, r)| r.clone()).collect();
+        let diverged = states.iter().map(|(_, p, _)| p.diverged).collect();
+        let report = build(
+            &laws,
+            &problems[0],
+            &accs,
+            &values,
+            diverged,
+            args.run.seed,
+            done,
+        );
+        let text = match args.run.format {
+            Format::Json => serde_json::to_string_pretty(&report)? + "\n",
+            Format::Csv => csv(&report),
+            Format::Table => table(&report),
+        };
+        match &args.run.output {
+            Some(path) => write_atomic(path, text.as_bytes())?,
+            None => print!("{text}"),
+        }
+    }
+    match stopped {
+        None => Ok(()),
+        Some(e) if done > 0 => Err(e.context(format!(
+            "stopped after {done} of {m} networks under every law (the comparison of those was written)"
+        ))),
+        Some(e) => Err(e),
     }
 }
+
+/// Networks every law draws before the next (the granularity at which an interrupted comparison
+/// keeps its work).
+const COMPARE_CHUNK: u64 = 1 << 14;
 
 fn build(
     laws: &[WeightLaw],
