@@ -591,7 +591,7 @@ fn lyapunov_cumulants(cw: f64, widths: &[usize], relu: bool, i: usize) -> Option
         }
         kap[1] += scale * 0.5 * (cw / widths[l - 1] as f64).ln();
         let layer = if relu {
-            log_chi2_binomial_tail_cumulants(widths[l], i)?
+            log_chi2_binomial_cumulants(widths[l], i)?
         } else {
             log_chi2_cumulants((widths[l] - i + 1) as f64)
         };
@@ -599,39 +599,6 @@ fn lyapunov_cumulants(cw: f64, widths: &[usize], relu: bool, i: usize) -> Option
             *k += layer[j] * (0.5 * scale).powi(j as i32);
         }
     }
-    kap.iter().all(|k| k.is_finite()).then_some(kap)
-}
-
-/// Cumulants of ln χ²_{K−i+1} with K ~ Bin(n, 1/2) conditioned on K ≥ i (i = 1:
-/// [`log_chi2_binomial_cumulants`]).
-fn log_chi2_binomial_tail_cumulants(n: usize, i: usize) -> Option<[f64; exact::MAXK + 1]> {
-    use statrs::function::gamma::ln_gamma;
-    if i == 1 {
-        return log_chi2_binomial_cumulants(n);
-    }
-    const M: usize = exact::MAXK;
-    let ln_fact = |m: usize| ln_gamma(m as f64 + 1.0);
-    let ln_w =
-        |k: usize| ln_fact(n) - ln_fact(k) - ln_fact(n - k) - n as f64 * std::f64::consts::LN_2;
-    let total: f64 = (i..=n).map(|k| ln_w(k).exp()).sum();
-    if !(total > 0.0) {
-        return None;
-    }
-    let centre = log_chi2_cumulants((n.div_ceil(2).max(i) - i + 1) as f64)[1];
-    let mut moments = [0.0; M + 1];
-    for k in i..=n {
-        let w = ln_w(k).exp() / total;
-        if w < 1e-300 {
-            continue;
-        }
-        let mut kap = log_chi2_cumulants((k - i + 1) as f64);
-        kap[1] -= centre;
-        for (m, v) in moments.iter_mut().zip(raw_moments(&kap)) {
-            *m += w * v;
-        }
-    }
-    let mut kap = cumulants(&moments);
-    kap[1] += centre;
     kap.iter().all(|k| k.is_finite()).then_some(kap)
 }
 
@@ -649,7 +616,7 @@ fn log_jacobian_cumulants(cw: f64, widths: &[usize], relu: bool) -> Option<Vec<f
     for l in 1..=depth + 1 {
         kap[1] += 0.5 * (cw / widths[l - 1] as f64).ln();
         let layer = if relu && l <= depth {
-            log_chi2_binomial_cumulants(widths[l])?
+            log_chi2_binomial_cumulants(widths[l], 1)?
         } else {
             log_chi2_cumulants(widths[l] as f64)
         };
@@ -671,26 +638,38 @@ fn log_chi2_cumulants(k: f64) -> [f64; exact::MAXK + 1] {
     kap
 }
 
-/// Cumulants of ln χ²_K with K ~ Bin(n, 1/2) conditioned on K ≥ 1: the mixture's moments about
-/// a centre near its mean (so no precision is lost to a large mean), then its cumulants.
-fn log_chi2_binomial_cumulants(n: usize) -> Option<[f64; exact::MAXK + 1]> {
+/// Cumulants of ln χ²_{K−i+1} with K ~ Bin(n, 1/2) conditioned on K ≥ i (i = 1: the active
+/// units of a ReLU layer with at least one; i > 1: Bartlett's i-th factor, docs/theory.md §2.5):
+/// the mixture's moments about a centre near its mean (so no precision is lost to a large mean),
+/// then its cumulants.
+fn log_chi2_binomial_cumulants(n: usize, i: usize) -> Option<[f64; exact::MAXK + 1]> {
     use statrs::function::gamma::ln_gamma;
     const M: usize = exact::MAXK;
-    let centre = log_chi2_cumulants(n.div_ceil(2) as f64)[1];
-    // ln P(K = k | K >= 1) = ln C(n, k) - n ln 2 - ln(1 - 2^-n).
-    let ln_norm = -(n as f64) * std::f64::consts::LN_2
-        - (-(-(n as f64) * std::f64::consts::LN_2).exp()).ln_1p();
+    if i == 0 || i > n {
+        return None;
+    }
+    let ln2 = std::f64::consts::LN_2;
     let ln_fact = |m: usize| ln_gamma(m as f64 + 1.0);
+    let ln_bin = |k: usize| ln_fact(n) - ln_fact(k) - ln_fact(n - k) - n as f64 * ln2;
+    // ln P(K >= i): in closed form for i = 1 (1 − 2^-n), summed otherwise.
+    let ln_tail = if i == 1 {
+        (-(-(n as f64) * ln2).exp()).ln_1p()
+    } else {
+        (i..=n).map(|k| ln_bin(k).exp()).sum::<f64>().ln()
+    };
+    if !ln_tail.is_finite() {
+        return None;
+    }
+    let centre = log_chi2_cumulants((n.div_ceil(2).max(i) - i + 1) as f64)[1];
     let mut moments = [0.0; M + 1];
-    for k in 1..=n {
-        let w = (ln_fact(n) - ln_fact(k) - ln_fact(n - k) + ln_norm).exp();
+    for k in i..=n {
+        let w = (ln_bin(k) - ln_tail).exp();
         if w < 1e-300 {
             continue;
         }
-        let mut kap = log_chi2_cumulants(k as f64);
+        let mut kap = log_chi2_cumulants((k - i + 1) as f64);
         kap[1] -= centre;
-        let mu = raw_moments(&kap);
-        for (m, v) in moments.iter_mut().zip(mu) {
+        for (m, v) in moments.iter_mut().zip(raw_moments(&kap)) {
             *m += w * v;
         }
     }
