@@ -19,6 +19,7 @@ pub mod npy;
 pub mod output;
 pub mod paths;
 pub mod plot;
+pub mod process;
 pub mod sample;
 pub mod sweep;
 pub mod theory_cmd;

@@ -7,7 +7,7 @@
 use crate::args::MergeArgs;
 use crate::output::{write_atomic, ShardInfo, FORMAT};
 use crate::sample::{build_report_named, Drawn};
-use crate::sweep::{write_result, PointReport, SweepResult};
+use crate::sweep::{PointReport, SweepResult};
 use anyhow::{bail, Context, Result};
 use randnet_problem::{NetworkSpec, Observe};
 use randnet_sampler::Problem;
@@ -258,8 +258,38 @@ pub fn run(args: &MergeArgs) -> Result<()> {
             .collect();
         crate::paths::check(&[crate::paths::Output::new("--output", out)], &inputs)?;
     }
+    let text = merged(&args.files)?.render(args.format)?;
+    match &args.output {
+        Some(path) => write_atomic(path, text.as_bytes()),
+        None => {
+            print!("{text}");
+            Ok(())
+        }
+    }
+}
+
+/// The merge of sample shards (one report) or of sweep shards (one sweep).
+pub enum Merged {
+    Sample(Box<crate::output::Report>),
+    Sweep(SweepResult),
+}
+
+impl Merged {
+    pub fn render(&self, format: crate::args::Format) -> Result<String> {
+        match self {
+            Merged::Sample(r) => r.render(format),
+            Merged::Sweep(s) => crate::sweep::render(s, format),
+        }
+    }
+}
+
+/// Reads and merges the JSON outputs of sharded sample or sweep runs.
+pub fn merged(files: &[std::path::PathBuf]) -> Result<Merged> {
+    if files.is_empty() {
+        bail!("merge needs at least one file");
+    }
     let mut docs = Vec::new();
-    for f in &args.files {
+    for f in files {
         docs.push((read_doc(f)?, f.display().to_string()));
     }
     let (sweeps, samples): (Vec<_>, Vec<_>) = docs
@@ -326,7 +356,7 @@ pub fn run(args: &MergeArgs) -> Result<()> {
             extrapolations: extrapolate.then(|| crate::extrapolate::extrapolate(&points)),
             points,
         };
-        return write_result(&result, args.format, args.output.as_deref());
+        return Ok(Merged::Sweep(result));
     }
     let parts = samples
         .into_iter()
@@ -335,11 +365,5 @@ pub fn run(args: &MergeArgs) -> Result<()> {
             Doc::Sweep(_) => unreachable!(),
         })
         .collect::<Result<Vec<_>>>()?;
-    let report = merge_parts(parts)?;
-    let text = report.render(args.format)?;
-    match &args.output {
-        Some(path) => write_atomic(path, text.as_bytes())?,
-        None => print!("{text}"),
-    }
-    Ok(())
+    Ok(Merged::Sample(Box::new(merge_parts(parts)?)))
 }

@@ -21,6 +21,16 @@ pub const GROUPS: usize = 64;
 /// The problem a sample/sweep command describes (spec, resolved inputs, observables, seed).
 pub fn problem_from(args: &SampleArgs) -> Result<Problem> {
     let (input_spec, file_n0) = args.inputs.to_inputs()?;
+    problem_with_inputs(args, input_spec, file_n0)
+}
+
+/// As [`problem_from`] with the inputs given apart from the input flags (the Python package's
+/// `x=` array); `file_n0` is their dimension when it fixes n0.
+pub fn problem_with_inputs(
+    args: &SampleArgs,
+    input_spec: randnet_problem::InputSpec,
+    file_n0: Option<usize>,
+) -> Result<Problem> {
     let spec = args.spec.to_spec(file_n0)?;
     input_spec.validate(spec.input_dim)?;
     let observe = args.observe()?;
@@ -34,39 +44,138 @@ pub fn problem_from(args: &SampleArgs) -> Result<Problem> {
     })
 }
 
+/// A sample run ready to draw: the engines chosen, the shard's range of networks.
+pub struct Prepared {
+    pub problem: Problem,
+    pub sampler: Sampler,
+    pub adapter: Option<String>,
+    pub shard: crate::args::Shard,
+    pub range: std::ops::Range<u64>,
+    pub networks: u64,
+    pub batch: Option<usize>,
+}
+
+/// What a sample run produced: the report of the networks drawn and how the run ended.
+pub struct Sampled {
+    pub report: Report,
+    /// `Ok(true)` finished, `Ok(false)` interrupted between batches, `Err` stopped by an error.
+    pub outcome: Result<bool>,
+    /// The networks drawn: `range.start..next`.
+    pub range: std::ops::Range<u64>,
+    pub next: u64,
+    /// True when the report has estimates worth writing: some network was drawn and accepted,
+    /// and a finished range was not refused by [`check_outcome`] (every network diverged, or
+    /// every value underflowed).
+    pub reportable: bool,
+}
+
+impl Sampled {
+    /// The message of a run that did not finish (interrupted or stopped by an error), naming how
+    /// many networks it drew; `None` when it finished.
+    pub fn stop_error(self) -> Option<anyhow::Error> {
+        let done = self.next - self.range.start;
+        let total = self.range.end - self.range.start;
+        match self.outcome {
+            Ok(true) => None,
+            Ok(false) => Some(anyhow::anyhow!(
+                "interrupted after {done} of {total} networks; the estimates of those were written"
+            )),
+            // A finished range refused by `check_outcome`: its own message.
+            Err(e) if self.next == self.range.end => Some(e),
+            Err(e) => Some(e.context(format!(
+                "stopped after {done} of {total} networks{}",
+                if done > 0 {
+                    " (the estimates of those were written)"
+                } else {
+                    ""
+                }
+            ))),
+        }
+    }
+}
+
+/// Checks `--networks` and `--shard` and picks the engines (opening the GPU they may use).
+pub fn prepare(args: &SampleArgs, problem: Problem) -> Result<Prepared> {
+    if args.run.networks == 0 {
+        bail!("--networks must be a positive integer, got 0");
+    }
+    let shard = args.run.shard_range()?;
+    let range = shard.range(args.run.networks);
+    let Chosen { sampler, adapter } = make_sampler(
+        &problem,
+        args.run.backend,
+        args.run.method,
+        args.run.adapter.as_deref(),
+    )?;
+    Ok(Prepared {
+        problem,
+        sampler,
+        adapter,
+        shard,
+        range,
+        networks: args.run.networks,
+        batch: args.run.batch,
+    })
+}
+
+impl Prepared {
+    /// Draws the range (every network's values also go to `rows`, in network order), stopping
+    /// between batches on [`INTERRUPTED`], and reports the networks drawn whatever happened.
+    pub fn draw(mut self, rows: Option<&mut dyn RowSink>, bar: &ProgressBar) -> Result<Sampled> {
+        let mut progress = Progress::new(&self.problem, &mut self.sampler, self.range.clone())?;
+        let outcome = advance(
+            &self.problem,
+            &mut self.sampler,
+            &mut progress,
+            self.batch,
+            rows,
+            &mut Control::new(bar),
+        );
+        let finished = matches!(outcome, Ok(true));
+        let mut report = build_report_named(
+            &self.problem,
+            &progress.drawn(),
+            self.sampler.backend(),
+            self.sampler.method(),
+        );
+        report.adapter = self.adapter;
+        report.shard = Some(ShardInfo {
+            index: self.shard.index,
+            count: self.shard.count,
+            first: self.range.start,
+            end: progress.next,
+            total: self.networks,
+        });
+        let refused = outcome.is_err() && progress.next == progress.end;
+        let reportable =
+            (progress.next > self.range.start || finished) && progress.acc.count() > 0 && !refused;
+        Ok(Sampled {
+            report,
+            outcome,
+            range: self.range,
+            next: progress.next,
+            reportable,
+        })
+    }
+}
+
 pub fn run(args: &SampleArgs) -> Result<()> {
     // Every output path before any work (paths.rs).
     crate::paths::check_sample(args)?;
     if args.histogram_bins.is_some() && args.histogram.is_none() {
         bail!("--histogram-bins needs --histogram FILE");
     }
-    let problem = problem_from(args)?;
-    if args.run.networks == 0 {
-        bail!("--networks must be a positive integer, got 0");
-    }
-    let shard = args.run.shard_range()?;
-    let range = shard.range(args.run.networks);
-    let Chosen {
-        mut sampler,
-        adapter,
-    } = make_sampler(
-        &problem,
-        args.run.backend,
-        args.run.method,
-        args.run.adapter.as_deref(),
-    )?;
+    let prepared = prepare(args, problem_from(args)?)?;
+    let (problem_layout, names) = (prepared.problem.layout(), prepared.problem.names());
+    let range = prepared.range.clone();
     let mut npy = match &args.save_samples {
-        Some(path) => Some(NpyWriter::create(
-            path,
-            &problem.names(),
-            range.end - range.start,
-        )?),
+        Some(path) => Some(NpyWriter::create(path, &names, range.end - range.start)?),
         None => None,
     };
     // --histogram keeps every value in memory until the end.
     let mut kept: Option<Vec<f64>> = match &args.histogram {
         Some(_) => {
-            let bytes = (range.end - range.start) as f64 * problem.layout().len() as f64 * 8.0;
+            let bytes = (range.end - range.start) as f64 * problem_layout.len() as f64 * 8.0;
             check_memory_for(
                 bytes,
                 "keeping every network's values for --histogram needs",
@@ -77,91 +186,41 @@ pub fn run(args: &SampleArgs) -> Result<()> {
         None => None,
     };
     let bar = progress_bar(range.end - range.start);
-    let mut progress = Progress::new(&problem, &mut sampler, range.clone())?;
     let mut tee = Tee(
         npy.as_mut().map(|w| w as &mut dyn RowSink),
         kept.as_mut().map(|v| v as &mut dyn RowSink),
     );
-    let outcome = advance(
-        &problem,
-        &mut sampler,
-        &mut progress,
-        args.run.batch,
-        Some(&mut tee),
-        &mut Control::new(&bar),
-    );
+    let sampled = prepared.draw(Some(&mut tee), &bar)?;
     bar.finish_and_clear();
-    let finished = matches!(outcome, Ok(true));
-    let mut report = build_report_named(
-        &problem,
-        &progress.drawn(),
-        sampler.backend(),
-        sampler.method(),
-    );
-    report.adapter = adapter;
-    report.shard = Some(ShardInfo {
-        index: shard.index,
-        count: shard.count,
-        first: range.start,
-        end: progress.next,
-        total: args.run.networks,
-    });
     // Whatever happened, the estimates of the networks already drawn are written (a run that was
     // interrupted or lost its device keeps its finished work); an unfinished run then fails.
     // A finished range refused by `check_outcome` (every network diverged, or all values
     // underflowed) writes nothing.
-    let refused = outcome.is_err() && progress.next == progress.end;
-    if (progress.next > range.start || finished) && progress.acc.count() > 0 && !refused {
-        let text = report.render(args.run.format)?;
+    if sampled.reportable {
+        let text = sampled.report.render(args.run.format)?;
         match &args.run.output {
             Some(path) => write_atomic(path, text.as_bytes())?,
             None => print!("{text}"),
         }
     }
-    match outcome {
-        Ok(true) => {
-            if let Some(w) = npy {
-                w.finish()?;
-            }
-            if let (Some(path), Some(rows)) = (&args.histogram, &kept) {
-                let hists = crate::histogram::pooled(
-                    &problem.layout(),
-                    rows,
-                    args.histogram_bins.unwrap_or(50) as usize,
-                );
-                crate::histogram::write(path, &hists)?;
-            }
-            Ok(())
+    if let Some(e) = sampled.stop_error() {
+        if let Some(w) = npy {
+            w.abandon();
         }
-        Ok(false) => {
-            if let Some(w) = npy {
-                w.abandon();
-            }
-            bail!(
-                "interrupted after {} of {} networks; the estimates of those were written",
-                progress.next - range.start,
-                range.end - range.start
-            )
-        }
-        Err(e) => {
-            if let Some(w) = npy {
-                w.abandon();
-            }
-            if refused {
-                return Err(e);
-            }
-            Err(e.context(format!(
-                "stopped after {} of {} networks{}",
-                progress.next - range.start,
-                range.end - range.start,
-                if progress.next > range.start {
-                    " (the estimates of those were written)"
-                } else {
-                    ""
-                }
-            )))
-        }
+        return Err(e);
     }
+    if let Some(w) = npy {
+        w.finish()?;
+    }
+    if let (Some(path), Some(rows)) = (&args.histogram, &kept) {
+        let hists = crate::histogram::pooled(
+            &problem_layout,
+            rows,
+            args.histogram_bins.unwrap_or(50) as usize,
+        );
+        crate::histogram::write(path, &hists)?;
+    }
+    Ok(())
 }
 
 /// Engines ready to draw (behind the [`Sampler`] that reduces their primitives to values), and

@@ -402,6 +402,25 @@ pub fn check(args: &SweepArgs) -> Result<Vec<crate::paths::Output>> {
 }
 
 pub fn run(args: &SweepArgs) -> Result<()> {
+    let bar = progress_bar(0);
+    let (result, cp_path) = execute(args, &bar)?;
+    write_result(
+        &result,
+        args.sample.run.format,
+        args.sample.run.output.as_deref(),
+    )?;
+    if let Some(plot) = &args.plot {
+        crate::plot::plot_sweep(&result, args, plot)?;
+    }
+    // The result is written: the checkpoint has done its job.
+    let _ = std::fs::remove_file(&cp_path);
+    Ok(())
+}
+
+/// Draws every point of a sweep (from its checkpoint with `--resume`), saving progress to the
+/// checkpoint as it goes; returns the result and the checkpoint's path (the caller removes it
+/// once the result is safe). An interruption saves the checkpoint and fails.
+pub fn execute(args: &SweepArgs, bar: &indicatif::ProgressBar) -> Result<(SweepResult, PathBuf)> {
     let run = &args.sample.run;
     let Plan {
         pts,
@@ -431,7 +450,7 @@ pub fn run(args: &SweepArgs) -> Result<()> {
     };
     let per_point = range.end - range.start;
     let total = per_point * pts.len() as u64;
-    let bar = progress_bar(total);
+    bar.set_length(total);
     let already: u64 = cp.progress.iter().map(|p| p.next - range.start).sum();
     bar.set_position(already);
     let mut reports = Vec::new();
@@ -483,7 +502,7 @@ pub fn run(args: &SweepArgs) -> Result<()> {
                     },
                 )
             };
-            let mut ctl = Control::new(&bar);
+            let mut ctl = Control::new(bar);
             ctl.checkpoint = Some(&mut save);
             ctl.every = std::time::Duration::from_secs_f64(args.checkpoint_seconds);
             advance(
@@ -533,21 +552,20 @@ pub fn run(args: &SweepArgs) -> Result<()> {
             .then(|| crate::extrapolate::extrapolate(&reports)),
         points: reports,
     };
-    write_result(&result, run.format, run.output.as_deref())?;
-    if let Some(plot) = &args.plot {
-        crate::plot::plot_sweep(&result, args, plot)?;
-    }
-    // The result is written: the checkpoint has done its job.
-    let _ = std::fs::remove_file(&cp_path);
-    Ok(())
+    Ok((result, cp_path))
 }
 
-pub fn write_result(result: &SweepResult, format: Format, output: Option<&Path>) -> Result<()> {
-    let text = match format {
+/// A sweep's result in `--format`.
+pub fn render(result: &SweepResult, format: Format) -> Result<String> {
+    Ok(match format {
         Format::Json => serde_json::to_string_pretty(result)? + "\n",
         Format::Csv => tidy_csv(result),
         Format::Table => table(result),
-    };
+    })
+}
+
+pub fn write_result(result: &SweepResult, format: Format, output: Option<&Path>) -> Result<()> {
+    let text = render(result, format)?;
     match output {
         Some(path) => write_atomic(path, text.as_bytes()),
         None => {

@@ -99,7 +99,22 @@ pub struct TheoryReport {
 }
 
 pub fn run(args: &TheoryArgs) -> Result<()> {
+    print!("{}", render(args)?);
+    Ok(())
+}
+
+/// The predictions `randnet theory` prints, in `--format`.
+pub fn render(args: &TheoryArgs) -> Result<String> {
     let (input_spec, file_n0) = args.inputs.to_inputs()?;
+    render_with_inputs(args, input_spec, file_n0)
+}
+
+/// As [`render`] with the inputs given apart from the input flags (the Python package's `x=`).
+pub fn render_with_inputs(
+    args: &TheoryArgs,
+    input_spec: randnet_problem::InputSpec,
+    file_n0: Option<usize>,
+) -> Result<String> {
     let spec = args.spec.to_spec(file_n0)?;
     input_spec.validate(spec.input_dim)?;
     let observe = Observe::parse_list(&args.observe)?;
@@ -115,8 +130,7 @@ pub fn run(args: &TheoryArgs) -> Result<()> {
         Format::Table => report.table(),
         Format::Csv => report.csv(),
     };
-    print!("{text}");
-    Ok(())
+    Ok(text)
 }
 
 /// All predictions for `spec` at `inputs` for the observables in `observe`; standard errors at
