@@ -16,7 +16,9 @@ use randnet_problem::InputSpec;
 use randnet_run::args::{Format, SampleArgs, SweepArgs, TheoryArgs};
 use randnet_run::process::one_line;
 use randnet_run::sample::{RowSink, INTERRUPTED};
+use randnet_sampler::plan::Env;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
 use std::sync::mpsc::{channel, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
@@ -140,6 +142,35 @@ impl RowSink for IndexedRows {
     }
 }
 
+/// The engines' environments (the GPU, when one is used) by `--backend` and `--adapter`, opened
+/// once per process: opening a Vulkan instance and probing adapters costs about 10 ms, which a
+/// notebook calling `sample` in a loop would otherwise pay every time.
+type EnvKey = (Option<randnet_sampler::plan::Device>, Option<String>);
+static ENVIRONMENTS: Mutex<Vec<(EnvKey, Arc<Env>)>> = Mutex::new(Vec::new());
+
+fn environment(args: &SampleArgs) -> anyhow::Result<Arc<Env>> {
+    let request = randnet_run::sample::request(
+        args.run.backend,
+        args.run.method,
+        args.run.adapter.as_deref(),
+    );
+    let key = (request.device, request.adapter.clone());
+    let mut envs = ENVIRONMENTS.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((_, env)) = envs.iter().find(|(k, _)| *k == key) {
+        return Ok(env.clone());
+    }
+    let env = Arc::new(Env::open(&request)?);
+    envs.push((key, env.clone()));
+    Ok(env)
+}
+
+fn forget_environments() {
+    ENVIRONMENTS
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clear();
+}
+
 /// What the worker of `sample` hands back.
 enum SampleOutcome {
     /// Refused before any network was drawn (bad arguments, no device, too much memory).
@@ -225,7 +256,8 @@ fn sample_work(
             Some((spec, n0)) => randnet_run::sample::problem_with_inputs(args, spec, n0)?,
             None => randnet_run::sample::problem_from(args)?,
         };
-        randnet_run::sample::prepare(args, problem)
+        let env = environment(args)?;
+        randnet_run::sample::prepare_in(args, problem, &env)
     })();
     let prepared = match prepared {
         Ok(p) => p,
@@ -254,6 +286,10 @@ fn sample_work(
         Ok(s) => s,
         Err(e) => return SampleOutcome::Refused(e),
     };
+    if sampled.outcome.is_err() {
+        // A device that failed is opened afresh next time.
+        forget_environments();
+    }
     if !sampled.reportable {
         let e = sampled
             .stop_error()

@@ -96,17 +96,20 @@ impl Sampled {
 
 /// Checks `--networks` and `--shard` and picks the engines (opening the GPU they may use).
 pub fn prepare(args: &SampleArgs, problem: Problem) -> Result<Prepared> {
+    let request = request(args.run.backend, args.run.method, args.run.adapter.as_deref());
+    prepare_in(args, problem, &Env::open(&request)?)
+}
+
+/// As [`prepare`] in an environment opened before (for `--backend`, `--adapter` as in `args`):
+/// a process that samples many times (the Python package) opens its GPU once.
+pub fn prepare_in(args: &SampleArgs, problem: Problem, env: &Env) -> Result<Prepared> {
     if args.run.networks == 0 {
         bail!("--networks must be a positive integer, got 0");
     }
     let shard = args.run.shard_range()?;
     let range = shard.range(args.run.networks);
-    let Chosen { sampler, adapter } = make_sampler(
-        &problem,
-        args.run.backend,
-        args.run.method,
-        args.run.adapter.as_deref(),
-    )?;
+    let request = request(args.run.backend, args.run.method, args.run.adapter.as_deref());
+    let Chosen { sampler, adapter } = make_sampler_in(&problem, &request, env)?;
     Ok(Prepared {
         problem,
         sampler,

@@ -183,12 +183,13 @@ fn num(v: f64) -> String {
 // ---------------------------------------------------------------------------------------------
 // Networks and runs
 
-/// A network description with the suite's defaults (n0 = 8, relu, critical C_W, zero bias, NTK
-/// parameterization, Gaussian weights).
+/// A network description with the suite's defaults (n0 = 8, n_out = 1, relu, critical C_W, zero
+/// bias, NTK parameterization, Gaussian weights).
 #[derive(Debug, Clone)]
 struct Net {
     act: &'static str,
     n0: usize,
+    n_out: usize,
     hidden: Vec<usize>,
     cw: Option<f64>,
     cb: f64,
@@ -201,6 +202,7 @@ fn net(act: &'static str, width: usize, depth: usize) -> Net {
     Net {
         act,
         n0: 8,
+        n_out: 1,
         hidden: vec![width; depth],
         cw: None,
         cb: 0.0,
@@ -235,12 +237,16 @@ impl Net {
         self.n0 = n0;
         self
     }
+    fn n_out(mut self, n_out: usize) -> Self {
+        self.n_out = n_out;
+        self
+    }
 
     fn spec(&self) -> Result<NetworkSpec> {
         Ok(NetworkSpec::new(
             self.n0,
             self.hidden.clone(),
-            1,
+            self.n_out,
             self.act.parse()?,
             self.cw,
             self.cb,
@@ -253,7 +259,9 @@ impl Net {
     fn label(&self) -> String {
         let mut s = String::from(self.act);
         let w = self.hidden.first().copied().unwrap_or(0);
-        if self.hidden.iter().all(|&v| v == w) {
+        if self.hidden.is_empty() {
+            s.push_str(" L=0");
+        } else if self.hidden.iter().all(|&v| v == w) {
             let _ = write!(s, " n={w} L={}", self.hidden.len());
         } else {
             let _ = write!(s, " widths={:?}", self.hidden);
@@ -272,6 +280,9 @@ impl Net {
         }
         if self.weights != "gaussian" {
             let _ = write!(s, " {}", self.weights);
+        }
+        if self.n_out != 1 {
+            let _ = write!(s, " n0={} n_out={}", self.n0, self.n_out);
         }
         s
     }
@@ -764,6 +775,19 @@ fn quick_suite() -> Vec<Job> {
                 ("log_jacobian_norm[0]", "variance"),
             ],
         ),
+        // The singular values of J = W^1 at L = 0: the real Wishart law (docs/theory.md §2.6).
+        exact(
+            net("relu", 0, 0).n0(3).n_out(2),
+            1,
+            "singular_values:2",
+            D,
+            100_000,
+            &[
+                ("singular_value[0,1]", "mean"),
+                ("singular_value[0,2]", "mean"),
+                ("singular_value[0,2]", "variance"),
+            ],
+        ),
         // Trends.
         Job {
             label: "relu L=6 ntk matrix-free".into(),
@@ -893,6 +917,37 @@ fn full_suite() -> Vec<Job> {
             ],
         ));
     }
+    // The real Wishart law of J = W^1 at L = 0 (docs/theory.md §2.6): square and rectangular,
+    // n_out = 2 and 3, the other parameterization and C_W.
+    jobs.push(exact(
+        net("tanh", 0, 0).n0(2).n_out(3).cw(1.7).standard(),
+        2,
+        "singular_values:2",
+        D,
+        200_000,
+        &[
+            ("singular_value[0,1]", "mean"),
+            ("singular_value[0,1]", "variance"),
+            ("singular_value[1,2]", "mean"),
+            ("singular_value[1,2]", "variance"),
+            ("singular_value[1,2]", "kappa3"),
+        ],
+    ));
+    jobs.push(exact(
+        net("relu", 0, 0).n0(3).n_out(3),
+        1,
+        "singular_values:3",
+        D,
+        200_000,
+        &[
+            ("singular_value[0,1]", "mean"),
+            ("singular_value[0,1]", "variance"),
+            ("singular_value[0,2]", "mean"),
+            ("singular_value[0,3]", "mean"),
+            ("singular_value[0,3]", "variance"),
+            ("singular_value[0,3]", "kappa3"),
+        ],
+    ));
     // Zero-bias ReLU across depth and width, both engines.
     for (n, l, m) in [
         (32usize, 2usize, 120_000u64),
