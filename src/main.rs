@@ -12,6 +12,12 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     // Before any thread exists (it sets an environment variable).
     randnet_run::process::quiet_mesa();
+    // A reader that closes the pipe (`randnet sample ... | head`) ends randnet quietly, as it
+    // ends any Unix tool, instead of a panic with a backtrace when the result is printed.
+    // SAFETY: restoring the default disposition of one signal, before any thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = match cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

@@ -601,3 +601,28 @@ fn sigterm_writes_the_finished_networks() {
         .collect();
     assert!(left.is_empty(), "left behind: {left:?}");
 }
+
+/// A reader that closes the pipe early (`randnet sample ... | head -1`) ends randnet quietly:
+/// no panic message, no backtrace, even with RUST_BACKTRACE set.
+#[test]
+fn a_closed_pipe_ends_quietly() {
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_randnet"))
+        .args([
+            "sample", "--width", "8", "--depth", "2", "--networks", "200", "--format", "json",
+        ])
+        .env("RUST_BACKTRACE", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run randnet");
+    // Close the read end before randnet prints anything.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("wait for randnet");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("backtrace"),
+        "{stderr}"
+    );
+    assert!(!out.status.success());
+}
