@@ -18,8 +18,8 @@ use randnet_run::process::one_line;
 use randnet_run::sample::{RowSink, INTERRUPTED};
 use randnet_sampler::plan::Env;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
 use std::sync::mpsc::{channel, RecvTimeoutError};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 #[derive(Parser)]
