@@ -609,7 +609,15 @@ fn a_closed_pipe_ends_quietly() {
     use std::process::{Command, Stdio};
     let mut child = Command::new(env!("CARGO_BIN_EXE_randnet"))
         .args([
-            "sample", "--width", "8", "--depth", "2", "--networks", "200", "--format", "json",
+            "sample",
+            "--width",
+            "8",
+            "--depth",
+            "2",
+            "--networks",
+            "200",
+            "--format",
+            "json",
         ])
         .env("RUST_BACKTRACE", "1")
         .stdout(Stdio::piped())

@@ -96,7 +96,11 @@ impl Sampled {
 
 /// Checks `--networks` and `--shard` and picks the engines (opening the GPU they may use).
 pub fn prepare(args: &SampleArgs, problem: Problem) -> Result<Prepared> {
-    let request = request(args.run.backend, args.run.method, args.run.adapter.as_deref());
+    let request = request(
+        args.run.backend,
+        args.run.method,
+        args.run.adapter.as_deref(),
+    );
     prepare_in(args, problem, &Env::open(&request)?)
 }
 
@@ -108,7 +112,11 @@ pub fn prepare_in(args: &SampleArgs, problem: Problem, env: &Env) -> Result<Prep
     }
     let shard = args.run.shard_range()?;
     let range = shard.range(args.run.networks);
-    let request = request(args.run.backend, args.run.method, args.run.adapter.as_deref());
+    let request = request(
+        args.run.backend,
+        args.run.method,
+        args.run.adapter.as_deref(),
+    );
     let Chosen { sampler, adapter } = make_sampler_in(&problem, &request, env)?;
     Ok(Prepared {
         problem,
