@@ -23,6 +23,7 @@ pub mod quad;
 pub mod residual_linear;
 pub mod sampling;
 pub mod weight_laws;
+pub mod wishart;
 
 pub use kernels::{infinite_width, Kernels};
 
@@ -523,39 +524,7 @@ fn pointwise(
             let kap = log_jacobian_cumulants(spec.cw, &spec.layer_widths(), relu)?;
             from_cumulants(&kap, statistic, Kind::Exact)
         }
-        Observable::SingularValue(_, 1) if spec.output_dim == 1 => {
-            // n_out = 1: the one singular value is ‖∇f(x)‖. Linear Gaussian nets (any C_b): from
-            // the readout row backwards, ‖r W^l‖² = (C_W/n_{l−1}) ‖r‖² χ²_{n_{l−1}} given r, so
-            // ‖J‖² = Π_{l=0}^{L} (C_W/n_l) χ²_{n_l}: the law of ‖Ju‖ (exact::jacobian_cumulants)
-            // with the degrees of freedom n_0..n_L (docs/theory.md §2.6). L = 0 is linear.
-            if !(gaussian && spec.residual.is_none()) {
-                return None;
-            }
-            if linear || depth == 0 {
-                let mut ws = spec.layer_widths();
-                ws[depth + 1] = ws[0];
-                let kap = exact::jacobian_cumulants(spec.cw, &ws, false);
-                return from_cumulants(&kap, statistic, Kind::Exact);
-            }
-            // Zero-bias piecewise-linear nets at infinite hidden width: the columns J e_j become
-            // i.i.d. N(0, s²) with s² = (C_W/n0) Π_l C_W (a₊² + a₋²)/2 — the pattern D at x is
-            // uncorrelated with (W e_j)(W e_k) because E[1{g>0}(g² − 1)] = 0 — so ‖J‖ → s χ_{n0}
-            // (docs/theory.md §2.6): the L = 0 law with C_W scaled.
-            if spec.cb != 0.0 || !spec.activation.is_piecewise_linear() {
-                return None;
-            }
-            let gain: f64 = spec
-                .hidden
-                .iter()
-                .map(|&n| {
-                    let (ap, am) = spec.activation.slopes(n).expect("piecewise linear");
-                    spec.cw * (ap * ap + am * am) / 2.0
-                })
-                .product();
-            let n0 = spec.input_dim;
-            let kap = exact::jacobian_cumulants(spec.cw * gain, &[n0, n0], false);
-            from_cumulants(&kap, statistic, Kind::InfiniteWidth)
-        }
+        Observable::SingularValue(_, i) => singular_value(spec, i, statistic),
         Observable::Lyapunov(i) => {
             // The Jacobian law's argument, for a frame (docs/theory.md §2.5).
             let relu = spec.activation == Activation::Relu;
@@ -568,6 +537,68 @@ fn pointwise(
         }
         _ => None,
     }
+}
+
+/// The i-th largest singular value of J(x) (n_out × n0), docs/theory.md §2.6. Gaussian weights,
+/// no residual branches; p = min(n_out, n0).
+///
+/// - n_out = 1 (p = 1): the one singular value is ‖∇f(x)‖. Linear Gaussian nets (any C_b): from
+///   the readout row backwards, ‖r W^l‖² = (C_W/n_{l−1}) ‖r‖² χ²_{n_{l−1}} given r, so
+///   ‖J‖² = Π_{l=0}^{L} (C_W/n_l) χ²_{n_l}: the law of ‖Ju‖ (exact::jacobian_cumulants) with the
+///   degrees of freedom n_0..n_L. L = 0 is linear. Exact.
+/// - n0 = 1 (p = 1): J is one column and its singular value is ‖J u‖ for u = ±1: the law of
+///   jacobian_norm (exact for ReLU with any C_b, and linear nets).
+/// - L = 0, any n_out, n0: J = W^1 has i.i.d. N(0, C_W/n0) entries in both parameterizations, so
+///   σ_i(J) = √(C_W/n0) σ_i(G), G a standard Gaussian n_out × n0 matrix: the real Wishart law of
+///   [`wishart`] (the χ_{max(n_out, n0)} law at p = 1). Exact, for p ≤ [`wishart::MAX_P`].
+/// - Zero-bias piecewise-linear nets, and linear nets with any C_b, at infinite hidden width:
+///   J → s G with s² = (C_W/n0) Π_l C_W (a₊² + a₋²)/2. Given M = D_L W^L ⋯ D_1 W^1, the rows
+///   W^{L+1}_o M of J are i.i.d. N(0, (C_W/n_L) MᵀM) — different readout rows are independent —
+///   and (C_W/n_L) MᵀM → s² I because the pattern D at x is uncorrelated with (W e_j)(W e_k)
+///   (E[1{g>0}(g² − 1)] = 0). Kind infinite-width.
+fn singular_value(spec: &NetworkSpec, i: usize, statistic: &str) -> Option<Prediction> {
+    if spec.weights != WeightLaw::Gaussian || spec.residual.is_some() {
+        return None;
+    }
+    let (n0, nout, depth) = (spec.input_dim, spec.output_dim, spec.depth());
+    let p = n0.min(nout);
+    if i == 0 || i > p {
+        return None;
+    }
+    let linear = spec.activation == Activation::Linear;
+    let relu = spec.activation == Activation::Relu;
+    if nout == 1 && (linear || depth == 0) {
+        let mut ws = spec.layer_widths();
+        ws[depth + 1] = ws[0];
+        let kap = exact::jacobian_cumulants(spec.cw, &ws, false);
+        return from_cumulants(&kap, statistic, Kind::Exact);
+    }
+    if n0 == 1 && (linear || relu || depth == 0) {
+        let kap = exact::jacobian_cumulants(spec.cw, &spec.layer_widths(), relu);
+        return from_cumulants(&kap, statistic, Kind::Exact);
+    }
+    if depth == 0 {
+        let kap = wishart::scaled_singular_value_cumulants(nout, n0, i, spec.cw / n0 as f64)?;
+        return from_cumulants(&kap, statistic, Kind::Exact);
+    }
+    if !spec.activation.is_piecewise_linear() || (spec.cb != 0.0 && !linear) {
+        return None;
+    }
+    let gain: f64 = spec
+        .hidden
+        .iter()
+        .map(|&n| {
+            let (ap, am) = spec.activation.slopes(n).expect("piecewise linear");
+            spec.cw * (ap * ap + am * am) / 2.0
+        })
+        .product();
+    let kap = if p == 1 {
+        // The χ law s χ_{max(n_out, n0)}: with n_out = 1, exactly the L = 0 law with C_W scaled.
+        exact::jacobian_cumulants(spec.cw * gain, &[n0, n0.max(nout)], false)
+    } else {
+        wishart::scaled_singular_value_cumulants(nout, n0, i, spec.cw * gain / n0 as f64)?
+    };
+    from_cumulants(&kap, statistic, Kind::InfiniteWidth)
 }
 
 /// Cumulants κ_1..κ_6 of the i-th finite-depth Lyapunov exponent λ_i = (1/L) Σ_l ln R^l_ii of
