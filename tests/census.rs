@@ -337,6 +337,48 @@ fn rows() -> Vec<Row> {
             "residual",
         ),
         sample(
+            "a training observable without --step-lr",
+            &["--observe", "delta_ntk"],
+            "needs --step-lr",
+        ),
+        sample(
+            "a negative learning rate",
+            &["--step-lr", "-0.1", "--observe", "delta_output"],
+            "--step-lr must be a positive number",
+        ),
+        sample(
+            "a learning rate that is not a number",
+            &["--step-lr", "nan", "--observe", "delta_output"],
+            "--step-lr must be a positive number",
+        ),
+        sample(
+            "zero steps",
+            &["--step-lr", "0.1", "--steps", "0"],
+            "--steps",
+        ),
+        sample(
+            "--steps without --step-lr",
+            &["--steps", "3"],
+            "needs --step-lr",
+        ),
+        sample(
+            "a step on several readout units",
+            &[
+                "--step-lr",
+                "0.1",
+                "--output-dim",
+                "2",
+                "--observe",
+                "delta_output",
+            ],
+            "--output-dim 1",
+        ),
+        sample(
+            "targets file that does not exist",
+            &["--step-lr", "0.1", "--targets", "/nonexistent/y.csv"],
+            "y.csv",
+        ),
+        sample(
             "more singular values than J has",
             &["--observe", "singular_values:2"],
             "at most 1",

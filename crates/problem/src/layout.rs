@@ -28,6 +28,14 @@ pub enum Primitive {
     LengthDistortion,
     Regions,
     Patterns,
+    /// After `--steps` gradient steps (docs/training.md): f_after(x_a) − f_before(x_a).
+    DeltaOutput,
+    /// Θ_after(x_a, x_b) − Θ_before(x_a, x_b), a ≤ b, row by row.
+    DeltaNtk,
+    /// Hidden layers l = 1..L: ‖σ(z^l)_after(x_0) − σ(z^l)_before(x_0)‖ / √n_l.
+    FeatureChange,
+    /// Hidden layers l = 1..L: cos θ_l (NaN where the backward pass or the update vanishes).
+    FeatureAlignment,
 }
 
 /// What the number of values of a family or primitive depends on: the depth, the number of
@@ -40,7 +48,7 @@ pub struct Shape {
 }
 
 impl Primitive {
-    pub const ALL: [Primitive; 9] = [
+    pub const ALL: [Primitive; 13] = [
         Primitive::Output,
         Primitive::Ntk,
         Primitive::Sqnorm,
@@ -50,14 +58,19 @@ impl Primitive {
         Primitive::LengthDistortion,
         Primitive::Regions,
         Primitive::Patterns,
+        Primitive::DeltaOutput,
+        Primitive::DeltaNtk,
+        Primitive::FeatureChange,
+        Primitive::FeatureAlignment,
     ];
 
     /// Its number of values.
     pub fn len(self, shape: &Shape) -> usize {
         let (depth, k) = (shape.depth, shape.inputs);
         match self {
-            Primitive::Output | Primitive::JacobianNorm => k,
-            Primitive::Ntk => k * (k + 1) / 2,
+            Primitive::Output | Primitive::JacobianNorm | Primitive::DeltaOutput => k,
+            Primitive::Ntk | Primitive::DeltaNtk => k * (k + 1) / 2,
+            Primitive::FeatureChange | Primitive::FeatureAlignment => depth,
             Primitive::Sqnorm => (depth + 1) * k,
             Primitive::Lyapunov => shape.count,
             Primitive::SingularValues => k * shape.count,
@@ -69,8 +82,9 @@ impl Primitive {
     pub fn len_f64(self, shape: &Shape) -> f64 {
         let (l, k) = (shape.depth as f64, shape.inputs as f64);
         match self {
-            Primitive::Output | Primitive::JacobianNorm => k,
-            Primitive::Ntk => k * (k + 1.0) / 2.0,
+            Primitive::Output | Primitive::JacobianNorm | Primitive::DeltaOutput => k,
+            Primitive::Ntk | Primitive::DeltaNtk => k * (k + 1.0) / 2.0,
+            Primitive::FeatureChange | Primitive::FeatureAlignment => l,
             Primitive::Sqnorm => (l + 1.0) * k,
             Primitive::Lyapunov => shape.count as f64,
             Primitive::SingularValues => k * shape.count as f64,
@@ -79,9 +93,9 @@ impl Primitive {
     }
 
     /// True for primitives a network may lack (written as NaN, not a divergence): the
-    /// Lyapunov exponents past a rank drop.
+    /// Lyapunov exponents past a rank drop, the feature alignment where the angle is undefined.
     pub fn may_be_missing(self) -> bool {
-        matches!(self, Primitive::Lyapunov)
+        matches!(self, Primitive::Lyapunov | Primitive::FeatureAlignment)
     }
 
     const fn bit(self) -> u16 {

@@ -296,6 +296,59 @@ pub struct NetworkSpec {
     pub parameterization: Parameterization,
     pub residual: Option<Residual>,
     pub weights: WeightLaw,
+    /// Gradient steps taken after the networks are drawn (`--step-lr`), for the observables of
+    /// training (docs/training.md); `None` at initialization only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<Step>,
+}
+
+/// Full-batch gradient descent on the loss ½ Σ_a (f(x_a) − y_a)² over the K inputs, on the
+/// parameters the NTK is taken with respect to (docs/training.md).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Step {
+    /// The learning rate η (`--step-lr`).
+    pub lr: f64,
+    /// The number of steps T (`--steps`).
+    pub steps: usize,
+    /// The targets y_a, one per input (`--targets FILE.csv`); empty: all zero.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<f64>,
+}
+
+/// More steps than this are refused: the step engine runs them for every network.
+pub const MAX_STEPS: usize = 100_000;
+
+impl Step {
+    pub fn validate(&self, output_dim: usize) -> Result<(), SpecError> {
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            return Err(SpecError::Invalid(format!(
+                "--step-lr must be a positive number, got {}",
+                self.lr
+            )));
+        }
+        if self.steps == 0 || self.steps > MAX_STEPS {
+            return Err(SpecError::Invalid(format!(
+                "--steps must be between 1 and {MAX_STEPS}, got {}",
+                self.steps
+            )));
+        }
+        if let Some(t) = self.targets.iter().find(|t| !t.is_finite()) {
+            return Err(SpecError::Invalid(format!(
+                "--targets: {t} is not a finite number"
+            )));
+        }
+        if output_dim != 1 {
+            return Err(SpecError::Invalid(format!(
+                "--step-lr needs --output-dim 1 (the loss is on the one readout unit), got {output_dim}"
+            )));
+        }
+        Ok(())
+    }
+
+    /// The target of input a.
+    pub fn target(&self, a: usize) -> f64 {
+        self.targets.get(a).copied().unwrap_or(0.0)
+    }
 }
 
 impl NetworkSpec {
@@ -322,6 +375,7 @@ impl NetworkSpec {
             parameterization,
             residual,
             weights,
+            step: None,
         };
         spec.validate()?;
         Ok(spec)
@@ -356,6 +410,9 @@ impl NetworkSpec {
                     got: slope.to_string(),
                 });
             }
+        }
+        if let Some(step) = &self.step {
+            step.validate(self.output_dim)?;
         }
         Ok(())
     }

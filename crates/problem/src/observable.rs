@@ -21,6 +21,10 @@ pub enum Family {
     LengthDistortion,
     Regions,
     Patterns,
+    DeltaOutput,
+    DeltaNtk,
+    FeatureChange,
+    FeatureAlignment,
 }
 
 /// The identity of one observable value. `Display` writes its name (`output[0]`, `ntk[0,1]`,
@@ -47,6 +51,15 @@ pub enum Observable {
     LengthDistortion,
     Regions,
     Patterns,
+    /// f_after(x_a) − f_before(x_a) over `--steps` gradient steps (docs/training.md).
+    DeltaOutput(usize),
+    /// Θ_after(x_a, x_b) − Θ_before(x_a, x_b), a ≤ b.
+    DeltaNtk(usize, usize),
+    /// ‖σ(z^l)_after(x_0) − σ(z^l)_before(x_0)‖ / √n_l, hidden layer l = 1..L.
+    FeatureChange(usize),
+    /// cos θ_l between the pre-activation update −δz^l and the backward pass ∂L/∂z^l over the
+    /// K inputs, hidden layer l = 1..L (Chizat & Netrapalli's angle).
+    FeatureAlignment(usize),
 }
 
 impl Observable {
@@ -62,6 +75,10 @@ impl Observable {
             Observable::LengthDistortion => Family::LengthDistortion,
             Observable::Regions => Family::Regions,
             Observable::Patterns => Family::Patterns,
+            Observable::DeltaOutput(_) => Family::DeltaOutput,
+            Observable::DeltaNtk(..) => Family::DeltaNtk,
+            Observable::FeatureChange(_) => Family::FeatureChange,
+            Observable::FeatureAlignment(_) => Family::FeatureAlignment,
         }
     }
 
@@ -71,11 +88,15 @@ impl Observable {
             Observable::Output(a)
             | Observable::JacobianNorm(a)
             | Observable::LogJacobianNorm(a)
-            | Observable::Lyapunov(a) => vec![a],
+            | Observable::Lyapunov(a)
+            | Observable::DeltaOutput(a)
+            | Observable::FeatureChange(a)
+            | Observable::FeatureAlignment(a) => vec![a],
             Observable::OutputPair(a, b)
             | Observable::Ntk(a, b)
             | Observable::Sqnorm(a, b)
-            | Observable::SingularValue(a, b) => {
+            | Observable::SingularValue(a, b)
+            | Observable::DeltaNtk(a, b) => {
                 vec![a, b]
             }
             Observable::LengthDistortion | Observable::Regions | Observable::Patterns => vec![],
@@ -95,6 +116,10 @@ impl Observable {
             (Family::LengthDistortion, []) => Observable::LengthDistortion,
             (Family::Regions, []) => Observable::Regions,
             (Family::Patterns, []) => Observable::Patterns,
+            (Family::DeltaOutput, [a]) => Observable::DeltaOutput(*a),
+            (Family::DeltaNtk, [a, b]) => Observable::DeltaNtk(*a, *b),
+            (Family::FeatureChange, [l]) if *l >= 1 => Observable::FeatureChange(*l),
+            (Family::FeatureAlignment, [l]) if *l >= 1 => Observable::FeatureAlignment(*l),
             _ => return None,
         })
     }

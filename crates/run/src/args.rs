@@ -57,6 +57,17 @@ pub struct SpecArgs {
     /// Law of the standardized weights: gaussian, uniform or rademacher (variance 1 each).
     #[arg(long, default_value = "gaussian")]
     pub weights: String,
+    /// Take full-batch gradient steps with learning rate ETA on ½ Σ_a (f(x_a) − y_a)² after
+    /// drawing each network (for delta_output, delta_ntk, feature_change, feature_alignment;
+    /// docs/training.md).
+    #[arg(long, value_name = "ETA", allow_negative_numbers = true)]
+    pub step_lr: Option<f64>,
+    /// Number of gradient steps (with --step-lr).
+    #[arg(long, value_name = "T", default_value_t = 1, allow_negative_numbers = true, value_parser = clap::value_parser!(usize))]
+    pub steps: usize,
+    /// The targets y_a of the steps: zero, or a CSV file with one number per input (per row).
+    #[arg(long, value_name = "zero|FILE.csv", default_value = "zero")]
+    pub targets: String,
 }
 
 /// Where the K inputs come from.
@@ -191,7 +202,7 @@ impl SpecArgs {
             .as_deref()
             .map(str::parse::<Residual>)
             .transpose()?;
-        Ok(NetworkSpec::new(
+        let mut spec = NetworkSpec::new(
             input_dim,
             hidden,
             self.output_dim,
@@ -201,7 +212,45 @@ impl SpecArgs {
             parameterization,
             residual,
             weights,
-        )?)
+        )?;
+        spec.step = self.step()?;
+        if spec.step.is_some() {
+            spec.validate()?;
+        }
+        Ok(spec)
+    }
+
+    /// The gradient steps of `--step-lr`, `--steps`, `--targets`.
+    fn step(&self) -> Result<Option<randnet_problem::Step>> {
+        let Some(lr) = self.step_lr else {
+            if self.steps != 1 {
+                bail!("--steps needs --step-lr ETA");
+            }
+            if self.targets != "zero" {
+                bail!("--targets needs --step-lr ETA");
+            }
+            return Ok(None);
+        };
+        let targets = if self.targets == "zero" {
+            Vec::new()
+        } else {
+            let path = std::path::Path::new(&self.targets);
+            let rows = crate::input_file::read_csv(path)?;
+            if let Some((i, r)) = rows.iter().enumerate().find(|(_, r)| r.len() != 1) {
+                bail!(
+                    "{}: line {} has {} values; --targets takes one target per row",
+                    path.display(),
+                    i + 1,
+                    r.len()
+                );
+            }
+            rows.into_iter().map(|r| r[0]).collect()
+        };
+        Ok(Some(randnet_problem::Step {
+            lr,
+            steps: self.steps,
+            targets,
+        }))
     }
 }
 

@@ -16,9 +16,10 @@ pub mod gpu;
 pub mod inputs;
 pub mod philox;
 pub mod plan;
+pub mod step;
 pub mod stream;
 
-use randnet_problem::{Layout, NetworkSpec, Observe, SpecError};
+use randnet_problem::{Layout, NetworkSpec, Observe, Primitive, SpecError};
 use rayon::prelude::*;
 
 pub use dense::DenseEngine;
@@ -64,6 +65,36 @@ impl Problem {
                     self.spec.input_dim
                 ))
                 .into());
+            }
+        }
+        let training = [
+            Primitive::DeltaOutput,
+            Primitive::DeltaNtk,
+            Primitive::FeatureChange,
+            Primitive::FeatureAlignment,
+        ];
+        match &self.spec.step {
+            None => {
+                if let Some(p) = training.iter().find(|&&p| self.observe.needs(p)) {
+                    return Err(SpecError::Invalid(format!(
+                        "{} is measured after gradient steps: it needs --step-lr ETA (docs/training.md)",
+                        randnet_problem::families::FAMILIES
+                            .iter()
+                            .find(|d| d.primitive == *p)
+                            .map_or("this observable", |d| d.token)
+                    ))
+                    .into());
+                }
+            }
+            Some(step) => {
+                if !step.targets.is_empty() && step.targets.len() != self.inputs.len() {
+                    return Err(SpecError::Invalid(format!(
+                        "--targets has {} values for {} inputs (one target per input)",
+                        step.targets.len(),
+                        self.inputs.len()
+                    ))
+                    .into());
+                }
             }
         }
         if self.spec.layer_widths().iter().any(|&n| n >= 1 << 31)

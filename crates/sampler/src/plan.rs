@@ -163,6 +163,7 @@ pub static ENGINES: &[&dyn Engine] = &[
     &crate::dense::DenseCpu,
     &crate::matrix_free::MatrixFreeCpu,
     &crate::geometry::GeometryCpu,
+    &crate::step::StepCpu,
     #[cfg(feature = "gpu")]
     &crate::gpu::DenseGpu,
     #[cfg(feature = "gpu")]

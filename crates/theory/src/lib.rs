@@ -22,6 +22,7 @@ pub mod ntk_one_layer;
 pub mod quad;
 pub mod residual_linear;
 pub mod sampling;
+pub mod training;
 pub mod weight_laws;
 pub mod wishart;
 
@@ -239,6 +240,9 @@ pub fn predict(
             depth >= 1 && (1..=narrowest).contains(&i)
         }
         Observable::LengthDistortion | Observable::Regions | Observable::Patterns => true,
+        Observable::DeltaOutput(a) => a < k,
+        Observable::DeltaNtk(a, b) => a < k && b < k,
+        Observable::FeatureChange(l) | Observable::FeatureAlignment(l) => (1..=depth).contains(&l),
     };
     if !exists {
         return Err(NoTheory(format!(
@@ -253,6 +257,12 @@ pub fn predict(
                 geometry::predict(spec, xs, curve, observable, statistic)
             }
             Observable::OutputPair(..) => None,
+            Observable::DeltaOutput(_)
+            | Observable::DeltaNtk(..)
+            | Observable::FeatureChange(_)
+            | Observable::FeatureAlignment(_) => {
+                training::predict(spec, xs, *observable, statistic)
+            }
             _ => pointwise(spec, xs, *observable, statistic),
         }
     };

@@ -15,6 +15,7 @@ mod ntk;
 mod output;
 mod singular_values;
 mod sqnorm;
+mod step;
 
 use crate::layout::{Primitive, Shape};
 use crate::{Family, Observable};
@@ -61,6 +62,10 @@ pub const FAMILIES: &[FamilyDef] = &[
     geometry::LENGTH_DISTORTION,
     geometry::REGIONS,
     geometry::PATTERNS,
+    step::DELTA_OUTPUT,
+    step::DELTA_NTK,
+    step::FEATURE_CHANGE,
+    step::FEATURE_ALIGNMENT,
 ];
 
 /// The definition of `family`.
