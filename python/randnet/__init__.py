@@ -256,6 +256,7 @@ def sweep(*, input_dim: Optional[int] = None, widths: Optional[ListLike] = None,
           plot: Union[str, os.PathLike, None] = None,
           plot_stat: Union[str, Sequence[str], None] = None, plot_x: Optional[str] = None,
           plot_y_scale: Optional[str] = None, extrapolate: bool = False,
+          fit_exponents: bool = False,
           resume: bool = False, checkpoint: Union[str, os.PathLike, None] = None,
           checkpoint_seconds: Optional[float] = None,
           progress: Optional[bool] = None) -> pd.DataFrame:
@@ -264,16 +265,21 @@ def sweep(*, input_dim: Optional[int] = None, widths: Optional[ListLike] = None,
     Returns the CLI's tidy sweep CSV as a DataFrame: one row per (point, observable, statistic)
     with width, depth, depth_over_width and the estimate columns of :class:`Result`; with
     ``extrapolate=True`` also the rows with width ``inf`` (the a + b/n fit per depth or ratio)
-    and the slope columns. A KeyboardInterrupt saves the checkpoint (``resume=True`` continues)
-    and is raised again.
+    and the slope columns. With ``fit_exponents=True`` the coordinate check's exponents and
+    verdicts are in ``.attrs["exponents"]`` (a DataFrame: against, depth/ratio/width, observable,
+    exponent, stderr, low, high, verdict). A KeyboardInterrupt saves the checkpoint
+    (``resume=True`` continues) and is raised again.
     """
     flags = dict(locals())
     bar = _Progress(flags.pop("progress"), "randnet.sweep")
     try:
-        _json, csv = _randnet.sweep(_argv(flags, repeated=("plot_stat",)), bar.callback)
+        js, csv = _randnet.sweep(_argv(flags, repeated=("plot_stat",)), bar.callback)
     finally:
         bar.close()
-    return _read_csv(csv)
+    frame = _read_csv(csv)
+    if fit_exponents:
+        frame.attrs["exponents"] = pd.DataFrame(json.loads(js).get("exponents", []))
+    return frame
 
 
 def theory(*, input_dim: Optional[int] = None, width: Optional[int] = None,

@@ -446,6 +446,11 @@ pub struct SweepArgs {
     /// beside the theory's 1/n coefficient (docs/statistics.md; needs 2+ distinct widths).
     #[arg(long)]
     pub extrapolate: bool,
+    /// Fit the log-log slope of every observable's mean against the width (at each depth or
+    /// ratio) and against the depth (at each width), with joint-jackknife errors, 95 % intervals
+    /// and a verdict per observable: a coordinate check (docs/training.md).
+    #[arg(long)]
+    pub fit_exponents: bool,
     /// Continue a killed or interrupted sweep from its checkpoint, or start fresh when there is
     /// none (safe to requeue; docs/cluster.md). Without it an existing checkpoint is refused.
     #[arg(long)]

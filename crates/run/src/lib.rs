@@ -11,6 +11,7 @@ pub mod args;
 pub mod batch;
 pub mod bench;
 pub mod compare;
+pub mod exponents;
 pub mod extrapolate;
 pub mod histogram;
 pub mod input_file;

@@ -76,6 +76,8 @@ struct SweepIn {
     points: Vec<ReportIn>,
     #[serde(default)]
     extrapolations: Option<IgnoredAny>,
+    #[serde(default)]
+    exponents: Option<IgnoredAny>,
 }
 
 /// One shard's run of one problem, read back from JSON and validated.
@@ -323,6 +325,7 @@ pub fn merged(files: &[std::path::PathBuf]) -> Result<Merged> {
         let seed = docs[0].0.seed;
         let networks = docs[0].0.networks;
         let extrapolate = docs[0].0.extrapolations.is_some();
+        let fit_exponents = docs[0].0.exponents.is_some();
         let mut columns: Vec<Vec<(Part, String)>> = (0..n_points).map(|_| Vec::new()).collect();
         let mut ratios = Vec::new();
         for (k, (d, file)) in docs.into_iter().enumerate() {
@@ -354,6 +357,7 @@ pub fn merged(files: &[std::path::PathBuf]) -> Result<Merged> {
             networks,
             // Shards written with --extrapolate: the fits again, over all the networks.
             extrapolations: extrapolate.then(|| crate::extrapolate::extrapolate(&points)),
+            exponents: fit_exponents.then(|| crate::exponents::fit(&points)),
             points,
         };
         return Ok(Merged::Sweep(result));

@@ -99,6 +99,10 @@ pub struct SweepResult {
     /// `--extrapolate`: the fits a + b/n at every depth or ratio (extrapolate.rs).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub extrapolations: Option<Vec<crate::extrapolate::Extrapolation>>,
+    /// `--fit-exponents`: the log-log slopes of every mean against width and depth, with
+    /// verdicts (exponents.rs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exponents: Option<Vec<crate::exponents::Exponent>>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -550,6 +554,7 @@ pub fn execute(args: &SweepArgs, bar: &indicatif::ProgressBar) -> Result<(SweepR
         extrapolations: args
             .extrapolate
             .then(|| crate::extrapolate::extrapolate(&reports)),
+        exponents: args.fit_exponents.then(|| crate::exponents::fit(&reports)),
         points: reports,
     };
     Ok((result, cp_path))
@@ -622,6 +627,10 @@ pub fn table(result: &SweepResult) -> String {
                 x.slope_theory.map(|v| fmt_sig(v, 5)).unwrap_or_default(),
             );
         }
+    }
+    if let Some(rows) = &result.exponents {
+        out.push('\n');
+        out.push_str(&crate::exponents::table(rows));
     }
     out
 }
