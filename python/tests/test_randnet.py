@@ -242,7 +242,7 @@ def test_merge_refuses_what_the_cli_refuses(tmp_path):
 
 def test_sweep_exponents_are_in_attrs():
     frame = randnet.sweep(widths=[32, 64, 128], depths=[2], inputs=1, step_lr=0.01,
-                          observe="feature_change", networks=1000, seed=2, fit_exponents=True,
+                          observe="feature_change", networks=3000, seed=2, fit_exponents=True,
                           progress=False, checkpoint=None)
     ex = frame.attrs["exponents"]
     row = ex[(ex.against == "width") & (ex.observable == "feature_change[1]")].iloc[0]
