@@ -33,7 +33,7 @@ pub enum SpecError {
     NotFinite { what: &'static str, got: String },
     #[error("unknown activation '{0}' (expected relu, leaky-relu:S, linear, tanh, erf, gelu, swish, sin, shaped-relu:C, cubic:PSI)")]
     UnknownActivation(String),
-    #[error("unknown parameterization '{0}' (expected ntk or standard)")]
+    #[error("unknown parameterization '{0}' (expected ntk, standard, mup or depth-mup)")]
     UnknownParameterization(String),
     #[error("unknown weight law '{0}' (expected gaussian, uniform or rademacher)")]
     UnknownWeightLaw(String),
@@ -188,7 +188,9 @@ impl FromStr for Activation {
     }
 }
 
-/// Which parameters the NTK differentiates with respect to (docs/theory.md, "Conventions").
+/// Which parameters the NTK differentiates with respect to and gradient steps train, and how
+/// their initial scales and learning rates depend on the width (docs/theory.md, "Conventions";
+/// docs/training.md, "Parameterizations").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Parameterization {
@@ -196,6 +198,27 @@ pub enum Parameterization {
     Ntk,
     /// The NTK is taken with respect to W and b.
     Standard,
+    /// Maximal-update parameterization (Yang & Hu 2021, arXiv 2011.14522, Table 3, SGD): the
+    /// `ntk` layers with the readout's initial scale divided by √n_L and every other layer's
+    /// learning rate multiplied by its fan-out.
+    Mup,
+    /// μP with residual branches 1/√L (Bordelon et al. 2023, arXiv 2309.16620; Yang et al. 2023,
+    /// arXiv 2310.02244): `mup`, with `--residual invsqrt-depth`.
+    DepthMup,
+}
+
+impl Parameterization {
+    /// The parameterizations every engine draws (the others run on the dense CPU engines).
+    pub fn is_ntk_or_standard(self) -> bool {
+        matches!(self, Parameterization::Ntk | Parameterization::Standard)
+    }
+
+    /// The μP family: the readout starts at 1/√n of the `ntk` scale.
+    pub fn is_mup(self) -> bool {
+        matches!(self, Parameterization::Mup | Parameterization::DepthMup)
+    }
+
+    pub const NAMES: &'static str = "ntk, standard, mup, depth-mup";
 }
 
 impl FromStr for Parameterization {
@@ -204,6 +227,8 @@ impl FromStr for Parameterization {
         match s.trim().to_ascii_lowercase().as_str() {
             "ntk" => Ok(Parameterization::Ntk),
             "standard" => Ok(Parameterization::Standard),
+            "mup" => Ok(Parameterization::Mup),
+            "depth-mup" => Ok(Parameterization::DepthMup),
             _ => Err(SpecError::UnknownParameterization(s.to_string())),
         }
     }
@@ -214,6 +239,8 @@ impl fmt::Display for Parameterization {
         f.write_str(match self {
             Parameterization::Ntk => "ntk",
             Parameterization::Standard => "standard",
+            Parameterization::Mup => "mup",
+            Parameterization::DepthMup => "depth-mup",
         })
     }
 }
@@ -414,6 +441,13 @@ impl NetworkSpec {
         if let Some(step) = &self.step {
             step.validate(self.output_dim)?;
         }
+        if self.parameterization == Parameterization::DepthMup
+            && self.residual != Some(Residual::InvSqrtDepth)
+        {
+            return Err(SpecError::Invalid(
+                "--parameterization depth-mup is μP with residual branches 1/√L: it needs --residual invsqrt-depth".into(),
+            ));
+        }
         Ok(())
     }
 
@@ -447,6 +481,50 @@ impl NetworkSpec {
             Residual::Alpha(a) => a,
             Residual::InvSqrtDepth => 1.0 / (self.depth().max(1) as f64).sqrt(),
         })
+    }
+
+    /// The standard deviation of layer l's effective weights (l = 1..=L+1): W^l = weight_scale(l) Ŵ^l
+    /// with Ŵ of variance 1. √(C_W/n_{l−1}) in every parameterization but the μP family's
+    /// readout, which starts √n_L times smaller (docs/training.md, "Parameterizations").
+    pub fn weight_scale(&self, l: usize) -> f64 {
+        let n_in = if l == 1 {
+            self.input_dim
+        } else {
+            self.hidden[l - 2]
+        };
+        let base = (self.cw / n_in as f64).sqrt();
+        if self.parameterization.is_mup() && l == self.depth() + 1 && l > 1 {
+            base / (n_in as f64).sqrt()
+        } else {
+            base
+        }
+    }
+
+    /// The learning-rate factors (λ_W, λ_b) of layer l (l = 1..=L+1): a gradient step changes the
+    /// effective weights by −η λ_W ∂L/∂W^l and biases by −η λ_b ∂L/∂b^l, and the NTK is
+    /// Σ_l α_l² [λ_W (a^{l−1}·a^{l−1}')(δ^l·δ^l') + λ_b (δ^l·δ^l')] (docs/training.md).
+    /// `ntk`: (C_W/n_{l−1}, C_b) — the derivatives with respect to Ŵ, β; `standard`: (1, 1) (no
+    /// bias term when C_b = 0); the μP family: `ntk`'s times the fan-out n_l for every layer but
+    /// the readout.
+    pub fn ntk_factors(&self, l: usize) -> (f64, f64) {
+        let width = |m: usize| match m {
+            0 => self.input_dim,
+            m if m <= self.hidden.len() => self.hidden[m - 1],
+            _ => self.output_dim,
+        };
+        let n_in = width(l - 1);
+        match self.parameterization {
+            Parameterization::Ntk => (self.cw / n_in as f64, self.cb),
+            Parameterization::Standard => (1.0, if self.cb > 0.0 { 1.0 } else { 0.0 }),
+            Parameterization::Mup | Parameterization::DepthMup => {
+                let gain = if l == self.depth() + 1 {
+                    1.0
+                } else {
+                    width(l) as f64
+                };
+                (gain * self.cw / n_in as f64, gain * self.cb)
+            }
+        }
     }
 
     /// True when the layer producing z^l (l = 1..=L+1) is a residual update of z^{l-1}.

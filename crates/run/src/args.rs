@@ -44,7 +44,7 @@ pub struct SpecArgs {
     /// Bias variance C_b.
     #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     pub cb: f64,
-    /// ntk or standard.
+    /// ntk, standard, mup or depth-mup (docs/training.md, "Parameters and the step").
     #[arg(long, default_value = "ntk")]
     pub parameterization: String,
     /// Residual branch scale: a number ALPHA or invsqrt-depth.

@@ -116,6 +116,12 @@ pub fn render_with_inputs(
     file_n0: Option<usize>,
 ) -> Result<String> {
     let spec = args.spec.to_spec(file_n0)?;
+    if spec.parameterization.is_mup() {
+        anyhow::bail!(
+            "randnet theory has no predictions for the {} parameterization (docs/training.md)",
+            spec.parameterization
+        );
+    }
     input_spec.validate(spec.input_dim)?;
     let observe = Observe::parse_list(&args.observe)?;
     crate::sample::check_resources(&spec, input_spec.count(), &observe, None)?;

@@ -9,7 +9,7 @@
 use crate::activation::LayerActivation;
 use crate::stream::{fill_row, network_stream, tag, Purpose};
 use crate::{Problem, SamplerError};
-use randnet_problem::{Parameterization, Primitive, WeightLaw};
+use randnet_problem::{Primitive, WeightLaw};
 
 /// Per-thread budget for keeping one network's weights between the passes.
 pub const WEIGHT_CACHE_BYTES: usize = 256 << 20;
@@ -177,7 +177,7 @@ impl DenseEngine {
 
         for l in 1..=depth + 1 {
             let (n_in, n_out) = (self.widths[l - 1], self.widths[l]);
-            let scale = (spec.cw / n_in as f64).sqrt();
+            let scale = spec.weight_scale(l);
             let residual = spec.is_residual_layer(l);
             let branch = if residual { alpha } else { 1.0 };
             std::mem::swap(&mut s.z, &mut s.z_prev);
@@ -334,10 +334,7 @@ impl DenseEngine {
             let (n_in, n_out) = (self.widths[l - 1], self.widths[l]);
             let residual = spec.is_residual_layer(l);
             let branch = if residual { alpha } else { 1.0 };
-            let (wfac, bfac) = match spec.parameterization {
-                Parameterization::Ntk => (spec.cw / n_in as f64, spec.cb),
-                Parameterization::Standard => (1.0, if spec.cb > 0.0 { 1.0 } else { 0.0 }),
-            };
+            let (wfac, bfac) = spec.ntk_factors(l);
             let input = &s.layer_in[l - 1];
             for a in 0..k {
                 for b in a..k {
@@ -356,7 +353,7 @@ impl DenseEngine {
                 break;
             }
             // g = W^T δ, then δ^{l-1} = [δ^l if residual] + α s σ'(z^{l-1}) ⊙ g.
-            let scale = (spec.cw / n_in as f64).sqrt();
+            let scale = spec.weight_scale(l);
             s.delta_prev.clear();
             s.delta_prev.resize(n_in * k, 0.0);
             s.row.resize(n_in, 0.0);

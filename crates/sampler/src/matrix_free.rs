@@ -41,7 +41,7 @@ use crate::activation::LayerActivation;
 use crate::linalg::PsdFactor;
 use crate::stream::{fill_row, network_stream, tag, Purpose};
 use crate::{Problem, SamplerError};
-use randnet_problem::{Parameterization, Primitive, WeightLaw};
+use randnet_problem::{Primitive, WeightLaw};
 
 /// The matrix-free engine for one problem; immutable and shared between threads.
 #[derive(Debug, Clone)]
@@ -510,10 +510,7 @@ impl MatrixFreeEngine {
             let (n_in, n_out) = (self.widths[l - 1], self.widths[l]);
             let residual = spec.is_residual_layer(l);
             let branch = if residual { alpha } else { 1.0 };
-            let (wfac, bfac) = match spec.parameterization {
-                Parameterization::Ntk => (spec.cw / n_in as f64, spec.cb),
-                Parameterization::Standard => (1.0, if spec.cb > 0.0 { 1.0 } else { 0.0 }),
-            };
+            let (wfac, bfac) = spec.ntk_factors(l);
             // ΔᵀΔ (K x K); rows of Δ beyond readout unit 0 are zero at l = L + 1.
             let rows = if l == depth + 1 { 1 } else { n_out };
             let delta = &s.delta;
@@ -729,6 +726,7 @@ impl crate::plan::Engine for MatrixFreeCpu {
         request: &crate::plan::Request,
         env: &crate::plan::Env,
     ) -> Result<crate::plan::Cost, String> {
+        crate::plan::ntk_or_standard_only(problem)?;
         if problem.spec.weights != WeightLaw::Gaussian {
             return Err(format!(
                 "the matrix-free method needs Gaussian weights (got {}); use --method dense",

@@ -158,6 +158,19 @@ pub trait Engine: Sync {
     fn build(&self, problem: &Problem, env: &Env) -> Result<Box<dyn BatchSampler>, SamplerError>;
 }
 
+/// The refusal of engines that draw only the `ntk` and `standard` parameterizations (their
+/// kernels fix the readout's scale): the μP family runs on the dense CPU engines.
+pub fn ntk_or_standard_only(problem: &Problem) -> Result<(), String> {
+    let p = problem.spec.parameterization;
+    if p.is_ntk_or_standard() {
+        Ok(())
+    } else {
+        Err(format!(
+            "the {p} parameterization runs on the dense CPU engine (this one draws ntk and standard)"
+        ))
+    }
+}
+
 /// Every engine.
 pub static ENGINES: &[&dyn Engine] = &[
     &crate::dense::DenseCpu,
@@ -497,7 +510,10 @@ pub fn matrix_free_pays(problem: &Problem) -> bool {
     let spec = &problem.spec;
     let c = columns(problem);
     let min_width = spec.hidden.iter().copied().min().unwrap_or(spec.input_dim);
-    spec.weights == WeightLaw::Gaussian && c <= 32 && min_width >= 4 * c
+    spec.weights == WeightLaw::Gaussian
+        && spec.parameterization.is_ntk_or_standard()
+        && c <= 32
+        && min_width >= 4 * c
 }
 
 /// Units of matrix-free work per network: n_l (c^2 + c) summed over layers 1..L+1.

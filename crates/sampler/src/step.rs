@@ -6,14 +6,15 @@
 //! NTK, the hidden features and their alignment with the backward pass. f64 throughout.
 //!
 //! Layer l (1..=L+1) computes z^l = α_l (s_l Ŵ^l a^{l−1} + √C_b β^l) [+ z^{l−1} in a residual
-//! layer], s_l = √(C_W/n_{l−1}), a^l = σ(z^l), f = z^{L+1}; α_l is the residual branch scale in
-//! residual layers and 1 elsewhere (docs/engines.md, the dense engine's equations).
+//! layer], s_l = `spec.weight_scale(l)` (√(C_W/n_{l−1}) but for the μP family's readout),
+//! a^l = σ(z^l), f = z^{L+1}; α_l is the residual branch scale in residual layers and 1 elsewhere
+//! (docs/engines.md, the dense engine's equations).
 
 use crate::activation::LayerActivation;
 use crate::dense::dot;
 use crate::stream::{fill_row, network_stream, tag, Purpose};
 use crate::{Problem, SamplerError};
-use randnet_problem::{Parameterization, Primitive, PrimitiveSet, WeightLaw};
+use randnet_problem::{Primitive, PrimitiveSet, WeightLaw};
 
 /// The primitives of the step engine.
 pub const TRAINING: PrimitiveSet = PrimitiveSet::EMPTY
@@ -125,7 +126,7 @@ impl StepEngine {
         } else {
             1.0
         };
-        (branch, (spec.cw / self.widths[l - 1] as f64).sqrt())
+        (branch, spec.weight_scale(l))
     }
 
     /// The network's Ŵ and β, as every engine draws them from the stream.
@@ -235,25 +236,21 @@ impl StepEngine {
         }
     }
 
-    /// (weight, bias) factors of the NTK and of the step in this parameterization: the NTK is
-    /// Σ_l α_l² [w_l (a·a')(δ·δ') + b_l (δ·δ')] and the step on Ŵ^l is −η c_l α_l Σ_a r_a δ^l_a
-    /// (a^{l−1}_a)ᵀ, on β^l −η d_l α_l Σ_a r_a δ^l_a.
+    /// (weight, bias) factors of the NTK and of the step: with (λ_W, λ_b) =
+    /// [`NetworkSpec::ntk_factors`](randnet_problem::NetworkSpec::ntk_factors) the NTK is
+    /// Σ_l α_l² [λ_W (a·a')(δ·δ') + λ_b (δ·δ')] and the step changes the effective weights
+    /// W = σ_l Ŵ by −η λ_W α Σ_a r_a δ^l_a (a^{l−1}_a)ᵀ, so the drawn Ŵ^l by λ_W/σ_l times that,
+    /// and β^l (b = √C_b β) by λ_b/√C_b times −η α Σ_a r_a δ^l_a.
     fn factors(&self, l: usize) -> ((f64, f64), (f64, f64)) {
         let spec = &self.problem.spec;
-        let (_, scale) = self.scales(l);
-        let has_bias = spec.cb > 0.0;
-        match spec.parameterization {
-            // θ = (Ŵ, β): ∂z/∂Ŵ = α s a, ∂z/∂β = α √C_b.
-            Parameterization::Ntk => ((scale * scale, spec.cb), (scale, spec.cb.sqrt())),
-            // θ = (W, b) = (s Ŵ, √C_b β): ∂z/∂W = α a, ∂z/∂b = α; a step ΔW is ΔŴ = ΔW/s.
-            Parameterization::Standard => (
-                (1.0, if has_bias { 1.0 } else { 0.0 }),
-                (
-                    1.0 / scale,
-                    if has_bias { 1.0 / spec.cb.sqrt() } else { 0.0 },
-                ),
-            ),
-        }
+        let (lw, lb) = spec.ntk_factors(l);
+        let (_, sigma) = self.scales(l);
+        let bias_step = if spec.cb > 0.0 {
+            lb / spec.cb.sqrt()
+        } else {
+            0.0
+        };
+        ((lw, lb), (lw / sigma, bias_step))
     }
 
     /// The K × K NTK (row-major) from the current passes.

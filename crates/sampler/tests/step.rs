@@ -59,8 +59,24 @@ impl Reference {
         }
     }
 
-    fn scale(&self, l: usize) -> f64 {
-        (self.spec.cw / self.widths[l - 1] as f64).sqrt()
+    /// The docs/training.md table, written out here: σ_l (the effective weights' sd), λ_W and λ_b
+    /// (the learning-rate factors; the NTK's derivatives are with respect to θ = W/√λ).
+    fn table(&self, l: usize) -> (f64, f64, f64) {
+        let (cw, cb) = (self.spec.cw, self.spec.cb);
+        let (n_in, n_out) = (self.widths[l - 1] as f64, self.widths[l] as f64);
+        let readout = l == self.widths.len() - 1;
+        let sigma = (cw / n_in).sqrt();
+        match self.spec.parameterization {
+            Parameterization::Ntk => (sigma, cw / n_in, cb),
+            Parameterization::Standard => (sigma, 1.0, 1.0),
+            Parameterization::Mup | Parameterization::DepthMup => {
+                if readout {
+                    (sigma / n_in.sqrt(), cw / n_in, cb)
+                } else {
+                    (sigma, n_out * cw / n_in, n_out * cb)
+                }
+            }
+        }
     }
 
     /// θ of network `net` of `seed`.
@@ -92,17 +108,16 @@ impl Reference {
                 );
             }
         }
-        if self.spec.parameterization == Parameterization::Standard {
-            for l in 1..self.widths.len() {
-                let s = self.scale(l);
-                let n = self.widths[l] * self.widths[l - 1];
-                for v in &mut theta[self.w_at[l - 1]..self.w_at[l - 1] + n] {
-                    *v *= s;
-                }
-                if self.spec.cb > 0.0 {
-                    for v in &mut theta[self.b_at[l - 1]..self.b_at[l - 1] + self.widths[l]] {
-                        *v *= self.spec.cb.sqrt();
-                    }
+        // θ = W/√λ_W = (σ/√λ_W) Ŵ and θ_b = b/√λ_b = √(C_b/λ_b) β.
+        for l in 1..self.widths.len() {
+            let (sigma, lw, lb) = self.table(l);
+            let n = self.widths[l] * self.widths[l - 1];
+            for v in &mut theta[self.w_at[l - 1]..self.w_at[l - 1] + n] {
+                *v *= sigma / lw.sqrt();
+            }
+            if self.spec.cb > 0.0 {
+                for v in &mut theta[self.b_at[l - 1]..self.b_at[l - 1] + self.widths[l]] {
+                    *v *= (self.spec.cb / lb).sqrt();
                 }
             }
         }
@@ -113,7 +128,6 @@ impl Reference {
     fn forward(&self, theta: &[f64], x: &[f64]) -> Vec<Vec<f64>> {
         let spec = &self.spec;
         let depth = spec.depth();
-        let ntk = spec.parameterization == Parameterization::Ntk;
         let mut zs: Vec<Vec<f64>> = Vec::new();
         let mut a = x.to_vec();
         for l in 1..=depth + 1 {
@@ -124,11 +138,9 @@ impl Reference {
             } else {
                 1.0
             };
-            let (ws, bs) = if ntk {
-                (self.scale(l), spec.cb.sqrt())
-            } else {
-                (1.0, 1.0)
-            };
+            // W = √λ_W θ, b = √λ_b θ_b.
+            let (_, lw, lb) = self.table(l);
+            let (ws, bs) = (lw.sqrt(), lb.sqrt());
             let mut z = vec![0.0; n_out];
             for (i, zi) in z.iter_mut().enumerate() {
                 let row = &theta[self.w_at[l - 1] + i * n_in..self.w_at[l - 1] + (i + 1) * n_in];
@@ -252,7 +264,6 @@ impl Reference {
     fn output_from(&self, theta: &[f64], l: usize, zl: &[f64]) -> f64 {
         let spec = &self.spec;
         let depth = spec.depth();
-        let ntk = spec.parameterization == Parameterization::Ntk;
         let mut z_prev = zl.to_vec();
         for m in l + 1..=depth + 1 {
             let (n_in, n_out) = (self.widths[m - 1], self.widths[m]);
@@ -262,11 +273,8 @@ impl Reference {
             } else {
                 1.0
             };
-            let (ws, bs) = if ntk {
-                (self.scale(m), spec.cb.sqrt())
-            } else {
-                (1.0, 1.0)
-            };
+            let (_, lw, lb) = self.table(m);
+            let (ws, bs) = (lw.sqrt(), lb.sqrt());
             let a: Vec<f64> = z_prev.iter().map(|&t| act(spec.activation, t)).collect();
             let mut z = vec![0.0; n_out];
             for (i, zi) in z.iter_mut().enumerate() {
@@ -300,7 +308,8 @@ fn engine_rows(p: &Problem, nets: usize) -> (usize, Vec<f64>) {
 }
 
 /// Six networks each of: tanh with biases (ntk), ReLU residual (1/√L) with biases (ntk), tanh
-/// with biases in the standard parameterization, two steps with targets; every value of the
+/// with biases in the standard parameterization, two steps with targets, μP with biases and
+/// depth-μP (residual 1/√L); every value of the
 /// engine against the finite-difference reference. The reference's gradients err by O(h²) ≈
 /// 1e-12 relative (smooth nets; ReLU's kinks are not crossed by h = 1e-6 except with
 /// probability ~1e-6 per unit) and its NTK by the same; after a step of η = 0.05 the changes are
@@ -358,6 +367,32 @@ fn every_step_value_matches_the_finite_difference_reference() {
                 targets: vec![0.5, -1.0],
             },
         ),
+        (
+            NetworkSpec::builder(3, vec![6, 5])
+                .activation(Activation::Tanh)
+                .cb(0.2)
+                .parameterization(Parameterization::Mup)
+                .build()
+                .unwrap(),
+            Step {
+                lr: 0.02,
+                steps: 2,
+                targets: vec![0.3, 0.1],
+            },
+        ),
+        (
+            NetworkSpec::builder(3, vec![5, 5, 5])
+                .activation(Activation::Tanh)
+                .residual(Residual::InvSqrtDepth)
+                .parameterization(Parameterization::DepthMup)
+                .build()
+                .unwrap(),
+            Step {
+                lr: 0.02,
+                steps: 1,
+                targets: vec![],
+            },
+        ),
     ];
     let xs = vec![vec![0.9, -0.4, 1.3], vec![-0.2, 1.1, 0.5]];
     for (mut spec, step) in cases {
@@ -402,10 +437,14 @@ fn every_step_value_matches_the_finite_difference_reference() {
 /// delta_output[a] / η → −Σ_b Θ_ab (f(x_b) − y_b) as η → 0, network by network, with f and Θ
 /// from the dense engine (independent code) on the same networks: at η = 1e-7 the second-order
 /// term is ~1e-7 relative; tolerance 1e-5 relative to the first-order value's scale. ReLU, width
-/// 32, depth 4, three inputs, 50 networks, both parameterizations.
+/// 32, depth 4, three inputs, 50 networks, `ntk`, `standard` and `mup`.
 #[test]
 fn delta_output_is_minus_eta_theta_r_to_first_order() {
-    for par in [Parameterization::Ntk, Parameterization::Standard] {
+    for par in [
+        Parameterization::Ntk,
+        Parameterization::Standard,
+        Parameterization::Mup,
+    ] {
         let mut spec = NetworkSpec::builder(8, vec![32; 4])
             .cb(0.1)
             .parameterization(par)

@@ -214,6 +214,12 @@ pub fn predict(
             "'{statistic}' is not a statistic theory predicts"
         )));
     }
+    if spec.parameterization.is_mup() {
+        return Err(NoTheory(format!(
+            "no theory is implemented for the {} parameterization (its readout vanishes at infinite width; docs/training.md)",
+            spec.parameterization
+        )));
+    }
     if let Some(x) = xs.iter().find(|x| x.len() != spec.input_dim) {
         return Err(NoTheory(format!(
             "an input has {} coordinates, not n0 = {}",

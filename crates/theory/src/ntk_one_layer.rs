@@ -72,6 +72,8 @@ fn cumulants_with(
     let (alpha, c2, g1) = match spec.parameterization {
         Parameterization::Ntk => (cw / n1 as f64, cb, cw * gab / n0 as f64 + cb),
         Parameterization::Standard => (1.0, bias, gab + bias),
+        // The μP family has no law here (theory::predict refuses it before this point).
+        Parameterization::Mup | Parameterization::DepthMup => return None,
     };
     let beta = g1 * cw / n1 as f64;
     let m = match spec.activation.slopes(n1) {

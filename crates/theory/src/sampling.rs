@@ -417,7 +417,7 @@ pub fn estimator_law(
     xs: &[Vec<f64>],
     observable: &Observable,
 ) -> Option<EstimatorLaw> {
-    if xs.iter().any(|x| x.len() != spec.input_dim) {
+    if xs.iter().any(|x| x.len() != spec.input_dim) || spec.parameterization.is_mup() {
         return None;
     }
     let obs = *observable;

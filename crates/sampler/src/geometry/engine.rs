@@ -337,6 +337,7 @@ impl crate::plan::Engine for GeometryCpu {
         _: &crate::plan::Request,
         _: &crate::plan::Env,
     ) -> Result<crate::plan::Cost, String> {
+        crate::plan::ntk_or_standard_only(problem)?;
         GeometryEngine::new(problem).map_err(|e| e.to_string())?;
         Ok(crate::plan::Cost {
             networks_per_second: 1.0,

@@ -21,7 +21,7 @@ use super::wgsl_constants::{act_kind, law_code};
 use crate::activation::LayerActivation;
 use crate::stream::{network_stream, networks_sharing_key};
 use crate::{BatchSampler, Problem, SamplerError};
-use randnet_problem::{Parameterization, Primitive};
+use randnet_problem::Primitive;
 
 /// Tuning knobs of [`GpuDense`]; the defaults suit desktop GPUs and lavapipe.
 #[derive(Debug, Clone, PartialEq)]
@@ -494,10 +494,7 @@ impl GpuDense {
                 act_kind = kind;
             }
             let residual = spec.is_residual_layer(l);
-            let (wfac, bfac) = match spec.parameterization {
-                Parameterization::Ntk => (spec.cw / n_in as f64, spec.cb),
-                Parameterization::Standard => (1.0, if spec.cb > 0.0 { 1.0 } else { 0.0 }),
-            };
+            let (wfac, bfac) = spec.ntk_factors(l);
             layers.push(LayerEntry {
                 n_in: n_in as u32,
                 n_out: n_out as u32,

@@ -34,6 +34,7 @@ impl Engine for DenseGpu {
     /// matrix-free engines pay and the GPU's takes the problem (docs/engines.md). Its model:
     /// ~2e11 weights/s on an H100, twice the passes with the NTK (docs/performance.md).
     fn supports(&self, problem: &Problem, request: &Request, env: &Env) -> Result<Cost, String> {
+        crate::plan::ntk_or_standard_only(problem)?;
         context(env)?;
         if request.is_auto()
             && plan::matrix_free_pays(problem)
@@ -84,6 +85,7 @@ impl Engine for MatrixFreeGpu {
     /// only with `--backend auto` where the matrix-free engines pay. Its model: config A's
     /// measured rate scaled by matrix-free work units.
     fn supports(&self, problem: &Problem, request: &Request, env: &Env) -> Result<Cost, String> {
+        crate::plan::ntk_or_standard_only(problem)?;
         let spec = &problem.spec;
         if spec.weights != WeightLaw::Gaussian {
             return Err(format!(

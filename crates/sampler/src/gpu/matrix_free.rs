@@ -21,7 +21,7 @@ use super::wgsl_constants::NONE;
 use crate::activation::LayerActivation;
 use crate::stream::{network_stream, networks_sharing_key};
 use crate::{BatchSampler, Problem, SamplerError};
-use randnet_problem::{Parameterization, Primitive, WeightLaw};
+use randnet_problem::{Primitive, WeightLaw};
 
 /// Relative eigenvalue cutoff of the f32 factorizations (CPU: `linalg::RANK_RTOL` = 1e-10).
 /// A Gram matrix summed in f32 carries entry errors ~ sqrt(n) 6e-8 λ_max (~1e-6 at n = 300)
@@ -285,10 +285,7 @@ impl GpuMatrixFree {
         if ntk {
             for l in (1..=depth + 1).rev() {
                 let (n_in, n_out) = (w[l - 1], w[l]);
-                let (wfac, bfac) = match spec.parameterization {
-                    Parameterization::Ntk => (spec.cw / n_in as f64, spec.cb),
-                    Parameterization::Standard => (1.0, if spec.cb > 0.0 { 1.0 } else { 0.0 }),
-                };
+                let (wfac, bfac) = spec.ntk_factors(l);
                 blocks.push(MfParams {
                     phase: if l == depth + 1 { 2 } else { 1 },
                     layer: l as u32,
