@@ -1,7 +1,7 @@
 //! `randnet sweep --fit-exponents`: the coordinate check's exponents and verdicts on cases whose
 //! scaling is known.
 
-use std::process::Command;
+mod common;
 
 fn sweep_json(extra: &[&str]) -> serde_json::Value {
     let mut args = vec![
@@ -23,16 +23,7 @@ fn sweep_json(extra: &[&str]) -> serde_json::Value {
         "json",
     ];
     args.extend_from_slice(extra);
-    let out = Command::new(env!("CARGO_BIN_EXE_randnet"))
-        .args(&args)
-        .output()
-        .expect("run randnet");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    common::json(&args)
 }
 
 fn exponent<'a>(j: &'a serde_json::Value, against: &str, obs: &str) -> &'a serde_json::Value {

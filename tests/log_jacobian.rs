@@ -1,21 +1,8 @@
 //! log_jacobian_norm end to end: the engines' values against the exact law of ln‖Ju‖ conditional
 //! on no dead layer, and the count of networks with a dead layer against its probability.
 
-use std::process::Command;
-
-fn sample(args: &[&str]) -> serde_json::Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_randnet"))
-        .args(["sample", "--format", "json"])
-        .args(args)
-        .output()
-        .expect("run randnet");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
+mod common;
+use common::sample;
 
 /// Width 4, depth 5 ReLU: a layer is dead with probability 2^-4, so a network has no logarithm
 /// with probability 1 − (15/16)^5 ≈ 0.276. Both CPU engines; 40 000 networks each: the count's
@@ -74,20 +61,17 @@ fn dead_layers_are_counted_and_the_rest_follow_the_exact_law() {
 /// The GPU matrix-free engine computes no Jacobians: it refuses with a clear reason.
 #[test]
 fn gpu_matrix_free_refuses_log_jacobian() {
-    let out = Command::new(env!("CARGO_BIN_EXE_randnet"))
-        .args([
-            "sample",
-            "--backend",
-            "gpu",
-            "--method",
-            "matrix-free",
-            "--observe",
-            "log_jacobian",
-            "--networks",
-            "10",
-        ])
-        .output()
-        .unwrap();
+    let out = common::randnet(&[
+        "sample",
+        "--backend",
+        "gpu",
+        "--method",
+        "matrix-free",
+        "--observe",
+        "log_jacobian",
+        "--networks",
+        "10",
+    ]);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.lines().count(), 1, "{err}");

@@ -1,25 +1,13 @@
 //! `--observe lyapunov:K`: the QR iteration's finite-depth Lyapunov exponents against their exact
 //! law (docs/theory.md §2.5), rank drops counted against their probability, and clear refusals.
 
-use std::process::Command;
-
-fn randnet(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_randnet"))
-        .args(args)
-        .output()
-        .expect("run randnet")
-}
+mod common;
+use common::randnet;
 
 fn sample(args: &[&str]) -> serde_json::Value {
-    let mut all = vec!["sample", "--format", "json", "--backend", "cpu"];
+    let mut all = vec!["--backend", "cpu"];
     all.extend(args);
-    let out = randnet(&all);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    common::sample(&all)
 }
 
 /// Linear and ReLU (with biases: the law does not change) nets, n = 6, L = 4, a 3-frame, 60 000

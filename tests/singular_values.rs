@@ -2,14 +2,8 @@
 //! Gaussian nets with biases and for L = 0, the real Wishart law of J = W^1 (L = 0, n_out > 1),
 //! its infinite-width limit for a wide ReLU net, and clear refusals.
 
-use std::process::Command;
-
-fn randnet(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_randnet"))
-        .args(args)
-        .output()
-        .expect("run randnet")
-}
+mod common;
+use common::{json, randnet};
 
 /// 100 000 networks each: mean and variance of singular_value[0,1] within 4 standard errors of
 /// the product law (docs/theory.md §2.6). The nearest wrong law, that of ‖J u‖ (χ²_{n_out} in
@@ -61,16 +55,6 @@ fn gradient_norm_follows_the_exact_law() {
             assert!(z.abs() < 4.0, "{extra:?} {stat}: z = {z}: {e}");
         }
     }
-}
-
-fn json(args: &[&str]) -> serde_json::Value {
-    let out = randnet(args);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 /// L = 0, n_out = 2, n0 = 3: J = W^1 has i.i.d. N(0, C_W/n0) entries, so σ_i(J) =

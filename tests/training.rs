@@ -1,24 +1,8 @@
 //! `--step-lr` end to end: the exact law of the steps for a net that is linear in its parameters
 //! (no hidden layer), flags and files, and the first-order identity through the CLI.
 
-use std::process::Command;
-
-fn randnet(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_randnet"))
-        .args(args)
-        .output()
-        .expect("run randnet")
-}
-
-fn json(args: &[&str]) -> serde_json::Value {
-    let out = randnet(args);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
+mod common;
+use common::{json, randnet};
 
 /// L = 0: f = s Ŵ x + √C_b β is linear in (Ŵ, β), so three steps of η change the outputs by
 /// exactly ((I − ηΘ)³ − I)(f_0 − y) with the constant Θ, f_0 ~ N(0, K): delta_output's mean and

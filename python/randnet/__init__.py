@@ -73,9 +73,12 @@ def _argv(flags: Dict[str, Any], repeated: Sequence[str] = ()) -> List[str]:
     return argv
 
 
-def _inputs(x: Any) -> Optional[np.ndarray]:
+def _inputs(x: Any, flags: Dict[str, Any]) -> Optional[np.ndarray]:
+    """The `x=` array as float64 rows (None without one); `x` excludes the CLI's input flags."""
     if x is None:
         return None
+    if any(flags.get(k) is not None for k in ("inputs", "angle", "input_file")):
+        raise ValueError("x gives the inputs: leave inputs, angle and input_file out")
     a = np.ascontiguousarray(np.asarray(x, dtype=np.float64))
     if a.ndim == 1:
         a = a[None, :]
@@ -223,11 +226,9 @@ def sample(*, input_dim: Optional[int] = None, width: Optional[int] = None,
     tqdm is installed).
     """
     flags = dict(locals())
-    x_array = _inputs(flags.pop("x"))
+    x_array = _inputs(flags.pop("x"), flags)
     keep = flags.pop("samples")
     bar = _Progress(flags.pop("progress"), "randnet.sample")
-    if x_array is not None and (inputs is not None or angle is not None or input_file is not None):
-        raise ValueError("x gives the inputs: leave inputs, angle and input_file out")
     try:
         raw = _randnet.sample(_argv(flags), x_array, keep, bar.callback)
     finally:
@@ -298,9 +299,7 @@ def theory(*, input_dim: Optional[int] = None, width: Optional[int] = None,
     networks (sd_one_network, networks_for_10pct, stderr_at_networks). The infinite-width
     kernels are in ``.attrs["infinite_width"]``."""
     flags = dict(locals())
-    x_array = _inputs(flags.pop("x"))
-    if x_array is not None and (inputs is not None or angle is not None or input_file is not None):
-        raise ValueError("x gives the inputs: leave inputs, angle and input_file out")
+    x_array = _inputs(flags.pop("x"), flags)
     js, csv = _randnet.theory(_argv(flags), x_array)
     frame = _read_csv(csv)
     frame.attrs["infinite_width"] = json.loads(js).get("infinite_width", {})

@@ -126,31 +126,50 @@ impl Reference {
 
     /// Pre-activations z^1..z^{L+1} at x (index l − 1).
     fn forward(&self, theta: &[f64], x: &[f64]) -> Vec<Vec<f64>> {
+        self.layers_from(theta, 0, x, None)
+    }
+
+    /// The layers l + 1..L + 1 from z^l (l ≥ 1; its activation is the next layer's input) or
+    /// from x (l = 0): their pre-activations, in order.
+    fn layers_from(
+        &self,
+        theta: &[f64],
+        l: usize,
+        input: &[f64],
+        z_in: Option<&[f64]>,
+    ) -> Vec<Vec<f64>> {
         let spec = &self.spec;
         let depth = spec.depth();
         let mut zs: Vec<Vec<f64>> = Vec::new();
-        let mut a = x.to_vec();
-        for l in 1..=depth + 1 {
-            let (n_in, n_out) = (self.widths[l - 1], self.widths[l]);
-            let residual = spec.residual.is_some() && l >= 2 && l <= depth;
+        let mut z_prev: Option<Vec<f64>> = z_in.map(<[f64]>::to_vec);
+        let mut a = input.to_vec();
+        for m in l + 1..=depth + 1 {
+            let (n_in, n_out) = (self.widths[m - 1], self.widths[m]);
+            let residual = spec.residual.is_some() && m >= 2 && m <= depth;
             let branch = if residual {
                 spec.residual_alpha().unwrap()
             } else {
                 1.0
             };
             // W = √λ_W θ, b = √λ_b θ_b.
-            let (_, lw, lb) = self.table(l);
+            let (_, lw, lb) = self.table(m);
             let (ws, bs) = (lw.sqrt(), lb.sqrt());
             let mut z = vec![0.0; n_out];
             for (i, zi) in z.iter_mut().enumerate() {
-                let row = &theta[self.w_at[l - 1] + i * n_in..self.w_at[l - 1] + (i + 1) * n_in];
+                let row = &theta[self.w_at[m - 1] + i * n_in..self.w_at[m - 1] + (i + 1) * n_in];
                 let mut h: f64 = row.iter().zip(&a).map(|(w, v)| w * v).sum::<f64>() * ws;
                 if spec.cb > 0.0 {
-                    h += bs * theta[self.b_at[l - 1] + i];
+                    h += bs * theta[self.b_at[m - 1] + i];
                 }
-                *zi = branch * h + if residual { zs[l - 2][i] } else { 0.0 };
+                *zi = branch * h
+                    + if residual {
+                        z_prev.as_ref().unwrap()[i]
+                    } else {
+                        0.0
+                    };
             }
             a = z.iter().map(|&t| act(spec.activation, t)).collect();
+            z_prev = Some(z.clone());
             zs.push(z);
         }
         zs
@@ -262,32 +281,8 @@ fn reference_values(r: &Reference, step: &Step, xs: &[Vec<f64>], seed: u64, net:
 impl Reference {
     /// f given z^l (the layers l + 1..L + 1 only).
     fn output_from(&self, theta: &[f64], l: usize, zl: &[f64]) -> f64 {
-        let spec = &self.spec;
-        let depth = spec.depth();
-        let mut z_prev = zl.to_vec();
-        for m in l + 1..=depth + 1 {
-            let (n_in, n_out) = (self.widths[m - 1], self.widths[m]);
-            let residual = spec.residual.is_some() && m >= 2 && m <= depth;
-            let branch = if residual {
-                spec.residual_alpha().unwrap()
-            } else {
-                1.0
-            };
-            let (_, lw, lb) = self.table(m);
-            let (ws, bs) = (lw.sqrt(), lb.sqrt());
-            let a: Vec<f64> = z_prev.iter().map(|&t| act(spec.activation, t)).collect();
-            let mut z = vec![0.0; n_out];
-            for (i, zi) in z.iter_mut().enumerate() {
-                let row = &theta[self.w_at[m - 1] + i * n_in..self.w_at[m - 1] + (i + 1) * n_in];
-                let mut h: f64 = row.iter().zip(&a).map(|(w, v)| w * v).sum::<f64>() * ws;
-                if spec.cb > 0.0 {
-                    h += bs * theta[self.b_at[m - 1] + i];
-                }
-                *zi = branch * h + if residual { z_prev[i] } else { 0.0 };
-            }
-            z_prev = z;
-        }
-        z_prev[0]
+        let a: Vec<f64> = zl.iter().map(|&t| act(self.spec.activation, t)).collect();
+        self.layers_from(theta, l, &a, Some(zl)).last().unwrap()[0]
     }
 }
 
