@@ -393,7 +393,7 @@ fn rows() -> Vec<Row> {
         sample("unknown method", &["--method", "sparse"], "--method"),
         sample(
             "unknown parameterization",
-            &["--parameterization", "mup"],
+            &["--parameterization", "completep"],
             "parameterization",
         ),
         sample("unknown weight law", &["--weights", "cauchy"], "cauchy"),

@@ -264,7 +264,7 @@ fn bad_input_gives_one_line_errors() {
         (vec!["sample", "--format", "xml"], "--format"),
         (vec!["sample", "--backend", "tpu"], "--backend"),
         (
-            vec!["sample", "--parameterization", "mup"],
+            vec!["sample", "--parameterization", "completep"],
             "parameterization",
         ),
         (vec!["sample", "--weights", "cauchy"], "weight law"),

@@ -181,6 +181,8 @@ pub static ENGINES: &[&dyn Engine] = &[
     &crate::gpu::DenseGpu,
     #[cfg(feature = "gpu")]
     &crate::gpu::MatrixFreeGpu,
+    #[cfg(feature = "gpu")]
+    &crate::gpu::StepGpu,
 ];
 
 /// The engine names `--method` accepts (those that compete for the same primitives).

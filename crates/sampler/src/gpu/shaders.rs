@@ -11,6 +11,7 @@ pub(crate) const ACTIVATION: &str = include_str!("../../../../shaders/activation
 pub(crate) const REDUCE: &str = include_str!("../../../../shaders/reduce.wgsl");
 pub(crate) const DENSE: &str = include_str!("../../../../shaders/dense.wgsl");
 pub(crate) const MATRIX_FREE: &str = include_str!("../../../../shaders/matrix_free.wgsl");
+pub(crate) const STEP: &str = include_str!("../../../../shaders/step.wgsl");
 pub(crate) const PHILOX_PROBE: &str = include_str!("../../../../shaders/philox_probe.wgsl");
 pub(crate) const ACTIVATION_PROBE: &str = include_str!("../../../../shaders/activation_probe.wgsl");
 
@@ -81,6 +82,12 @@ pub(crate) fn dense_source(c: DenseConsts) -> String {
         c.wg, c.ct, c.kt, c.red
     );
     module_source(&[&header, PHILOX, NORMAL, ACTIVATION, REDUCE, &dense])
+}
+
+/// The step kernel (shaders/step.wgsl) for workgroup size `wg` and reduction width `red`.
+pub(crate) fn step_source(wg: u32, red: u32) -> String {
+    let header = format!("const WG: u32 = {wg}u;\nconst RED: u32 = {red}u;");
+    module_source(&[&header, PHILOX, NORMAL, ACTIVATION, REDUCE, STEP])
 }
 
 pub(crate) fn philox_probe_source() -> String {
