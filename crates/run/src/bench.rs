@@ -8,7 +8,7 @@ use anyhow::{bail, Result};
 use randnet_problem::{Activation, InputSpec, NetworkSpec, Observe, Parameterization, WeightLaw};
 use randnet_sampler::inputs::resolve_inputs;
 use randnet_sampler::philox::key_of_seed;
-use randnet_sampler::stream::{fill_row, tag, Purpose};
+use randnet_sampler::stream::{fill_gauss_on, tag, GeneratorPath, Purpose};
 use randnet_sampler::Problem;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -87,7 +87,7 @@ fn time_sampler(
 }
 
 /// Gaussian normals/s of the stream generator alone (Philox + Box–Muller), filling rows of 256.
-fn generator_rate(threads: usize, budget: Duration) -> (f64, u64) {
+fn generator_rate(path: GeneratorPath, threads: usize, budget: Duration) -> (f64, u64) {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
@@ -102,12 +102,12 @@ fn generator_rate(threads: usize, budget: Duration) -> (f64, u64) {
                 .map_init(
                     || vec![0.0; 256],
                     |buf, r| {
-                        fill_row(
+                        fill_gauss_on(
+                            path,
                             key_of_seed(3),
                             (rows + r) as u32,
                             tag(Purpose::Weight, 1),
                             0,
-                            WeightLaw::Gaussian,
                             buf,
                         );
                         buf.iter().sum::<f64>()
@@ -240,19 +240,35 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     let budget = Duration::from_secs_f64(args.seconds);
     let mut rows = Vec::new();
     let threads = rayon::current_num_threads();
-    for t in [1, threads] {
-        let (rate, n) = generator_rate(t, budget);
+    // The generator on every build this CPU runs (one thread), and on the one in use (every
+    // thread): the same bits on each (crates/sampler/tests/generator_paths.rs).
+    let current = GeneratorPath::current();
+    let mut runs: Vec<(GeneratorPath, usize)> = [
+        GeneratorPath::Scalar,
+        GeneratorPath::Avx2,
+        GeneratorPath::Avx512,
+    ]
+    .into_iter()
+    .filter(|p| p.available())
+    .map(|p| (p, 1))
+    .collect();
+    if threads > 1 {
+        runs.push((current, threads));
+    }
+    for (path, t) in runs {
+        let (rate, n) = generator_rate(path, t, budget);
         rows.push(Row {
             config: "generator".into(),
-            engine: format!("cpu philox+box-muller f64, {t} thread(s)"),
+            engine: format!(
+                "cpu philox+box-muller f64, {} path{}, {t} thread(s)",
+                path.name(),
+                if path == current { " (in use)" } else { "" }
+            ),
             networks_per_s: rate,
             networks: n,
             seconds: args.seconds,
             note: Some("normals/s, not networks/s".into()),
         });
-        if threads == 1 {
-            break;
-        }
     }
     for t in [1, threads] {
         rows.push(Row {
@@ -317,6 +333,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             for (script, m) in [
                 ("mc_numpy.py", args.peer_networks),
                 ("mc_jax.py", args.peer_networks),
+                ("mc_jax_jit.py", args.peer_networks),
             ] {
                 let path = format!("{}/{script}", args.peers);
                 match run_peer(&args.python, &path, peer_args, m) {

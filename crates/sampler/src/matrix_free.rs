@@ -293,12 +293,21 @@ impl MatrixFreeEngine {
     pub fn sample(&self, net: u64, s: &mut MatrixFreeScratch, out: &mut [f64]) {
         #[cfg(target_arch = "x86_64")]
         {
-            if std::arch::is_x86_feature_detected!("avx2") {
-                // SAFETY: the CPU supports AVX2, checked just above.
-                unsafe { self.sample_avx2(net, s, out) };
-                return;
+            use crate::stream::GeneratorPath;
+            match GeneratorPath::current() {
+                // SAFETY: `current` picks only a path the CPU supports.
+                GeneratorPath::Avx512 => return unsafe { self.sample_avx512(net, s, out) },
+                GeneratorPath::Avx2 => return unsafe { self.sample_avx2(net, s, out) },
+                GeneratorPath::Scalar => {}
             }
         }
+        self.sample_body(net, s, out)
+    }
+
+    /// The AVX-512 build of the same code (the same bits, as for AVX2).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx512bw")]
+    unsafe fn sample_avx512(&self, net: u64, s: &mut MatrixFreeScratch, out: &mut [f64]) {
         self.sample_body(net, s, out)
     }
 

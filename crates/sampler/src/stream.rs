@@ -225,19 +225,95 @@ unsafe fn fill_gauss_avx2(key: [u32; 2], c0: u32, c1: u32, row: u32, out: &mut [
     fill_gauss_body(key, c0, c1, row, out)
 }
 
-/// Gaussian row fill; the AVX2 build of the same code where the CPU has it (the same bits:
-/// no fused multiply-adds anywhere, see `fastmath`).
-#[inline]
-fn fill_gauss(key: [u32; 2], c0: u32, c1: u32, row: u32, out: &mut [f64]) {
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512dq,avx512vl,avx512bw")]
+unsafe fn fill_gauss_avx512(key: [u32; 2], c0: u32, c1: u32, row: u32, out: &mut [f64]) {
+    fill_gauss_body(key, c0, c1, row, out)
+}
+
+/// Which build of the Gaussian fill runs: the same code compiled for the scalar baseline, AVX2
+/// or AVX-512 (the same bits on every path: no fused multiply-adds anywhere, see `fastmath`;
+/// crates/sampler/tests/generator_paths.rs holds them equal bit for bit).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GeneratorPath {
+    Scalar,
+    Avx2,
+    Avx512,
+}
+
+impl GeneratorPath {
+    pub fn name(self) -> &'static str {
+        match self {
+            GeneratorPath::Scalar => "scalar",
+            GeneratorPath::Avx2 => "avx2",
+            GeneratorPath::Avx512 => "avx512",
+        }
+    }
+
+    /// True when this CPU can run the path.
+    pub fn available(self) -> bool {
+        match self {
+            GeneratorPath::Scalar => true,
+            #[cfg(target_arch = "x86_64")]
+            GeneratorPath::Avx2 => std::arch::is_x86_feature_detected!("avx2"),
+            #[cfg(target_arch = "x86_64")]
+            GeneratorPath::Avx512 => {
+                std::arch::is_x86_feature_detected!("avx512f")
+                    && std::arch::is_x86_feature_detected!("avx512dq")
+                    && std::arch::is_x86_feature_detected!("avx512vl")
+                    && std::arch::is_x86_feature_detected!("avx512bw")
+            }
+            #[cfg(not(target_arch = "x86_64"))]
+            _ => false,
+        }
+    }
+
+    /// The path in use: the widest this CPU runs, or `RANDNET_GENERATOR=scalar|avx2|avx512`
+    /// (for benchmarks; a path the CPU lacks, or another value, falls back to the widest).
+    pub fn current() -> GeneratorPath {
+        static PATH: std::sync::OnceLock<GeneratorPath> = std::sync::OnceLock::new();
+        *PATH.get_or_init(|| {
+            let widest = [GeneratorPath::Avx512, GeneratorPath::Avx2]
+                .into_iter()
+                .find(|p| p.available())
+                .unwrap_or(GeneratorPath::Scalar);
+            match std::env::var("RANDNET_GENERATOR").ok().as_deref() {
+                Some("scalar") => GeneratorPath::Scalar,
+                Some("avx2") if GeneratorPath::Avx2.available() => GeneratorPath::Avx2,
+                Some("avx512") if GeneratorPath::Avx512.available() => GeneratorPath::Avx512,
+                _ => widest,
+            }
+        })
+    }
+}
+
+/// The Gaussian row fill on a given path (tests hold the paths equal); `path` must be
+/// [`GeneratorPath::available`] (an unavailable one runs the scalar build).
+#[doc(hidden)]
+pub fn fill_gauss_on(
+    path: GeneratorPath,
+    key: [u32; 2],
+    c0: u32,
+    c1: u32,
+    row: u32,
+    out: &mut [f64],
+) {
     #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU supports AVX2, checked just above.
-            unsafe { fill_gauss_avx2(key, c0, c1, row, out) };
-            return;
+    if path.available() {
+        match path {
+            // SAFETY: the CPU supports the path's features (`available`, checked just above).
+            GeneratorPath::Avx512 => return unsafe { fill_gauss_avx512(key, c0, c1, row, out) },
+            GeneratorPath::Avx2 => return unsafe { fill_gauss_avx2(key, c0, c1, row, out) },
+            GeneratorPath::Scalar => {}
         }
     }
     fill_gauss_body(key, c0, c1, row, out)
+}
+
+/// Gaussian row fill on the widest path this CPU has ([`GeneratorPath::current`]).
+#[inline]
+fn fill_gauss(key: [u32; 2], c0: u32, c1: u32, row: u32, out: &mut [f64]) {
+    fill_gauss_on(GeneratorPath::current(), key, c0, c1, row, out)
 }
 
 /// The four values of one Philox block under a weight law (each with mean 0, variance 1).
