@@ -118,3 +118,41 @@ fn targets_must_match_the_inputs() {
     assert!(err.contains("--targets has 2 values for 3 inputs"), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
 }
+
+/// Chizat & Netrapalli's angle in a zero-bias ReLU MLP after one small step, one input: the
+/// leading-order law cos θ_ℓ = 1/√(1 + (ℓ−1)(2ℓ−1)/(3ℓ)) (docs/training.md, "Theory"). Width
+/// 512, depth 6, η = 1e-4, 400 networks: each mean within 1.5 % of the law (measured gaps
+/// 0.15–0.8 %, the finite-width effect; standard errors ~0.3 %). The law's large-ℓ form
+/// √(3/(2ℓ)), or the lazy value 1, misses ℓ = 2 by 6 % and 22 %.
+#[test]
+fn feature_alignment_follows_the_leading_order_law() {
+    let j = json(&[
+        "sample",
+        "--width",
+        "512",
+        "--depth",
+        "6",
+        "--inputs",
+        "1",
+        "--step-lr",
+        "0.0001",
+        "--observe",
+        "feature_alignment",
+        "--networks",
+        "400",
+        "--seed",
+        "4",
+        "--format",
+        "json",
+    ]);
+    for l in 1..=6 {
+        let e = &j["observables"][format!("feature_alignment[{l}]")]["mean"];
+        assert_eq!(e["theory_kind"], "leading-order", "{e}");
+        let theory = e["theory"].as_f64().unwrap();
+        let lf = l as f64;
+        let law = 1.0 / (1.0 + (lf - 1.0) * (2.0 * lf - 1.0) / (3.0 * lf)).sqrt();
+        assert!((theory - law).abs() < 1e-12, "{e}");
+        let est = e["estimate"].as_f64().unwrap();
+        assert!((est - theory).abs() < 0.015 * theory, "ℓ = {l}: {e}");
+    }
+}

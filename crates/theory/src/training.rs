@@ -43,6 +43,7 @@ pub fn predict(
     match observable {
         // The lazy regime: the kernel and the features stay at initialization.
         Observable::DeltaNtk(..) | Observable::FeatureChange(_) => zero(),
+        Observable::FeatureAlignment(l) => feature_alignment(spec, xs, step, l, statistic),
         Observable::DeltaOutput(a) => {
             let kern = cached_kernels(spec, xs);
             let (theta, nngp) = (kern.readout_ntk(), kern.readout_nngp());
@@ -94,4 +95,35 @@ fn step_response(theta: &[Vec<f64>], lr: f64, steps: usize) -> Vec<Vec<f64>> {
         row[a] -= 1.0;
     }
     power
+}
+
+/// The backward-feature angle of a zero-bias ReLU MLP at infinite width, to first order in η
+/// (one step, one input): cos θ_ℓ = ℓ / √(Σ_{i,j=0}^{ℓ−1} (1 + 2 min(i, j)))
+/// = 1/√(1 + (ℓ−1)(2ℓ−1)/(3ℓ)) → √(3/(2ℓ)), Chizat & Netrapalli's Θ(1/√ℓ) with its constant
+/// (docs/training.md, "Theory", for the argument). The first-order update of z^ℓ is
+/// −η K_ℓ b with K_ℓ = Σ_{k≤ℓ} s_k² ‖a^{k−1}‖² M_k M_kᵀ, M_k = ∂z^ℓ/∂z^k over i = ℓ − k layers;
+/// at criticality every s_k² ‖a^{k−1}‖² is the same constant, ⟨M_k M_kᵀ b, b⟩ = ‖b‖², and each
+/// layer adds an independent part of norm² 2‖b‖² to M_k M_kᵀ b (for one layer:
+/// s⁴ ‖W D Wᵀ b‖² = (1/4 + 1/2)·4 ‖b‖² = 3‖b‖²), so ⟨M_i M_iᵀ b, M_j M_jᵀ b⟩ = (1 + 2 min(i, j))‖b‖².
+/// The mean only (the angle concentrates); kind leading-order (first order in 1/n and η).
+fn feature_alignment(
+    spec: &NetworkSpec,
+    xs: &[Vec<f64>],
+    step: &randnet_problem::Step,
+    l: usize,
+    statistic: &str,
+) -> Option<Prediction> {
+    let ok = spec.activation == randnet_problem::Activation::Relu
+        && spec.weights == randnet_problem::WeightLaw::Gaussian
+        && spec.cb == 0.0
+        && spec.residual.is_none()
+        && (spec.cw - 2.0).abs() < 1e-12
+        && xs.len() == 1
+        && step.steps == 1;
+    if !ok || statistic != "mean" {
+        return None;
+    }
+    let l = l as f64;
+    let cos = 1.0 / (1.0 + (l - 1.0) * (2.0 * l - 1.0) / (3.0 * l)).sqrt();
+    Prediction::new(cos, Kind::LeadingOrder)
 }
