@@ -25,3 +25,26 @@ pub use dense::{GpuDense, GpuDenseOptions};
 pub use engines::{DenseGpu, MatrixFreeGpu};
 pub use matrix_free::GpuMatrixFree;
 pub use step::{GpuStep, StepGpu};
+
+/// Runs `run(first, n, rows)` over networks `start..start + count` in chunks of at most
+/// `chunk_max` that never cross a multiple of 2^32 (where the stream's key changes), `rows`
+/// being the chunk's `n * d` slots of `out`.
+pub(crate) fn in_key_chunks(
+    start: u64,
+    count: usize,
+    d: usize,
+    chunk_max: usize,
+    out: &mut [f64],
+    mut run: impl FnMut(u64, usize, &mut [f64]) -> Result<(), crate::SamplerError>,
+) -> Result<(), crate::SamplerError> {
+    assert!(out.len() >= count * d, "output slice too short");
+    let mut done = 0usize;
+    while done < count {
+        let first = start + done as u64;
+        let n = (chunk_max.min(count - done) as u64).min(crate::stream::networks_sharing_key(first))
+            as usize;
+        run(first, n, &mut out[done * d..(done + n) * d])?;
+        done += n;
+    }
+    Ok(())
+}

@@ -701,18 +701,11 @@ impl BatchSampler for GpuStep {
         count: usize,
         out: &mut [f64],
     ) -> Result<(), SamplerError> {
-        let d = self.d;
-        assert!(out.len() >= count * d, "output slice too short");
         self.ctx.check()?;
-        let mut done = 0usize;
-        while done < count {
-            // Chunks end at multiples of 2^32, where the key changes.
-            let first = start + done as u64;
-            let n =
-                (self.chunk_max.min(count - done) as u64).min(networks_sharing_key(first)) as usize;
-            self.run_chunk(first, n, &mut out[done * d..(done + n) * d])?;
-            done += n;
-        }
+        let (d, chunk_max) = (self.d, self.chunk_max);
+        super::in_key_chunks(start, count, d, chunk_max, out, |first, n, rows| {
+            self.run_chunk(first, n, rows)
+        })?;
         self.ctx.check()
     }
 
