@@ -22,14 +22,20 @@ fn every_generator_path_gives_the_same_bits() {
     for i in 0..200u32 {
         let len = (1 + i as usize * 37) % 4099 + 1;
         let key = [i.wrapping_mul(0x9E37_79B9), !i];
-        let (c0, c1, row) = (i.wrapping_mul(7919), 0x8000_0000 | i, i.wrapping_mul(104_729));
+        let (c0, c1, row) = (
+            i.wrapping_mul(7919),
+            0x8000_0000 | i,
+            i.wrapping_mul(104_729),
+        );
         let mut want = vec![0.0; len];
         fill_gauss_on(GeneratorPath::Scalar, key, c0, c1, row, &mut want);
         for &p in &paths {
             let mut got = vec![0.0; len];
             fill_gauss_on(p, key, c0, c1, row, &mut got);
             assert!(
-                want.iter().zip(&got).all(|(a, b)| a.to_bits() == b.to_bits()),
+                want.iter()
+                    .zip(&got)
+                    .all(|(a, b)| a.to_bits() == b.to_bits()),
                 "{} differs from scalar on row {i} (length {len})",
                 p.name()
             );
