@@ -36,6 +36,8 @@ pub enum Primitive {
     FeatureChange,
     /// Hidden layers l = 1..L: cos θ_l (NaN where the backward pass or the update vanishes).
     FeatureAlignment,
+    /// Layers l = 1..L+1: ‖ΔW^l‖_F / ‖W^l‖_F.
+    WeightChange,
 }
 
 /// What the number of values of a family or primitive depends on: the depth, the number of
@@ -48,7 +50,7 @@ pub struct Shape {
 }
 
 impl Primitive {
-    pub const ALL: [Primitive; 13] = [
+    pub const ALL: [Primitive; 14] = [
         Primitive::Output,
         Primitive::Ntk,
         Primitive::Sqnorm,
@@ -62,6 +64,7 @@ impl Primitive {
         Primitive::DeltaNtk,
         Primitive::FeatureChange,
         Primitive::FeatureAlignment,
+        Primitive::WeightChange,
     ];
 
     /// Its number of values.
@@ -72,6 +75,7 @@ impl Primitive {
             Primitive::Ntk | Primitive::DeltaNtk => k * (k + 1) / 2,
             Primitive::FeatureChange | Primitive::FeatureAlignment => depth,
             Primitive::Sqnorm => (depth + 1) * k,
+            Primitive::WeightChange => depth + 1,
             Primitive::Lyapunov => shape.count,
             Primitive::SingularValues => k * shape.count,
             Primitive::LengthDistortion | Primitive::Regions | Primitive::Patterns => 1,
@@ -86,6 +90,7 @@ impl Primitive {
             Primitive::Ntk | Primitive::DeltaNtk => k * (k + 1.0) / 2.0,
             Primitive::FeatureChange | Primitive::FeatureAlignment => l,
             Primitive::Sqnorm => (l + 1.0) * k,
+            Primitive::WeightChange => l + 1.0,
             Primitive::Lyapunov => shape.count as f64,
             Primitive::SingularValues => k * shape.count as f64,
             Primitive::LengthDistortion | Primitive::Regions | Primitive::Patterns => 1.0,
@@ -120,6 +125,10 @@ impl PrimitiveSet {
 
     pub const fn with(self, p: Primitive) -> Self {
         PrimitiveSet(self.0 | p.bit())
+    }
+
+    pub const fn without(self, p: Primitive) -> Self {
+        PrimitiveSet(self.0 & !p.bit())
     }
 
     pub fn is_empty(self) -> bool {

@@ -37,7 +37,7 @@ pub enum SpecError {
     UnknownParameterization(String),
     #[error("unknown weight law '{0}' (expected gaussian, uniform or rademacher)")]
     UnknownWeightLaw(String),
-    #[error("bad residual '{0}' (expected a number or invsqrt-depth)")]
+    #[error("bad residual '{0}' (expected a number, invsqrt-depth or inv-depth)")]
     BadResidual(String),
     #[error("residual networks need equal hidden widths, got {0:?}")]
     ResidualUnequalWidths(Vec<usize>),
@@ -205,6 +205,10 @@ pub enum Parameterization {
     /// μP with residual branches 1/√L (Bordelon et al. 2023, arXiv 2309.16620; Yang et al. 2023,
     /// arXiv 2310.02244): `mup`, with `--residual invsqrt-depth`.
     DepthMup,
+    /// μP with residual branches 1/L and the residual layers' learning rates multiplied by L (the
+    /// α = 1 member of Dey et al. 2025, arXiv 2505.01618, for SGD: the rate ∝ L^{2α−1} that makes
+    /// every block's update Θ(1/L); docs/training.md): `mup`, with `--residual inv-depth`.
+    CompleteP,
 }
 
 impl Parameterization {
@@ -215,10 +219,13 @@ impl Parameterization {
 
     /// The μP family: the readout starts at 1/√n of the `ntk` scale.
     pub fn is_mup(self) -> bool {
-        matches!(self, Parameterization::Mup | Parameterization::DepthMup)
+        matches!(
+            self,
+            Parameterization::Mup | Parameterization::DepthMup | Parameterization::CompleteP
+        )
     }
 
-    pub const NAMES: &'static str = "ntk, standard, mup, depth-mup";
+    pub const NAMES: &'static str = "ntk, standard, mup, depth-mup, completep";
 }
 
 impl FromStr for Parameterization {
@@ -229,6 +236,7 @@ impl FromStr for Parameterization {
             "standard" => Ok(Parameterization::Standard),
             "mup" => Ok(Parameterization::Mup),
             "depth-mup" => Ok(Parameterization::DepthMup),
+            "completep" => Ok(Parameterization::CompleteP),
             _ => Err(SpecError::UnknownParameterization(s.to_string())),
         }
     }
@@ -241,6 +249,7 @@ impl fmt::Display for Parameterization {
             Parameterization::Standard => "standard",
             Parameterization::Mup => "mup",
             Parameterization::DepthMup => "depth-mup",
+            Parameterization::CompleteP => "completep",
         })
     }
 }
@@ -285,6 +294,8 @@ pub enum Residual {
     Alpha(f64),
     /// alpha = 1/sqrt(L).
     InvSqrtDepth,
+    /// alpha = 1/L.
+    InvDepth,
 }
 
 impl FromStr for Residual {
@@ -293,6 +304,9 @@ impl FromStr for Residual {
         let t = s.trim().to_ascii_lowercase();
         if t == "invsqrt-depth" {
             return Ok(Residual::InvSqrtDepth);
+        }
+        if t == "inv-depth" {
+            return Ok(Residual::InvDepth);
         }
         match t.parse::<f64>() {
             Ok(a) if a.is_finite() => Ok(Residual::Alpha(a)),
@@ -306,6 +320,7 @@ impl fmt::Display for Residual {
         match self {
             Residual::Alpha(a) => write!(f, "{a}"),
             Residual::InvSqrtDepth => write!(f, "invsqrt-depth"),
+            Residual::InvDepth => write!(f, "inv-depth"),
         }
     }
 }
@@ -448,6 +463,13 @@ impl NetworkSpec {
                 "--parameterization depth-mup is μP with residual branches 1/√L: it needs --residual invsqrt-depth".into(),
             ));
         }
+        if self.parameterization == Parameterization::CompleteP
+            && self.residual != Some(Residual::InvDepth)
+        {
+            return Err(SpecError::Invalid(
+                "--parameterization completep is μP with residual branches 1/L: it needs --residual inv-depth".into(),
+            ));
+        }
         Ok(())
     }
 
@@ -480,6 +502,7 @@ impl NetworkSpec {
         self.residual.map(|r| match r {
             Residual::Alpha(a) => a,
             Residual::InvSqrtDepth => 1.0 / (self.depth().max(1) as f64).sqrt(),
+            Residual::InvDepth => 1.0 / self.depth().max(1) as f64,
         })
     }
 
@@ -505,7 +528,7 @@ impl NetworkSpec {
     /// Σ_l α_l² [λ_W (a^{l−1}·a^{l−1}')(δ^l·δ^l') + λ_b (δ^l·δ^l')] (docs/training.md).
     /// `ntk`: (C_W/n_{l−1}, C_b) — the derivatives with respect to Ŵ, β; `standard`: (1, 1) (no
     /// bias term when C_b = 0); the μP family: `ntk`'s times the fan-out n_l for every layer but
-    /// the readout.
+    /// the readout; `completep`: `mup`'s, times L in the residual layers (2..=L).
     pub fn ntk_factors(&self, l: usize) -> (f64, f64) {
         let width = |m: usize| match m {
             0 => self.input_dim,
@@ -516,12 +539,16 @@ impl NetworkSpec {
         match self.parameterization {
             Parameterization::Ntk => (self.cw / n_in as f64, self.cb),
             Parameterization::Standard => (1.0, if self.cb > 0.0 { 1.0 } else { 0.0 }),
-            Parameterization::Mup | Parameterization::DepthMup => {
-                let gain = if l == self.depth() + 1 {
+            Parameterization::Mup | Parameterization::DepthMup | Parameterization::CompleteP => {
+                let mut gain = if l == self.depth() + 1 {
                     1.0
                 } else {
                     width(l) as f64
                 };
+                if self.parameterization == Parameterization::CompleteP && self.is_residual_layer(l)
+                {
+                    gain *= self.depth() as f64;
+                }
                 (gain * self.cw / n_in as f64, gain * self.cb)
             }
         }

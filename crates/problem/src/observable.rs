@@ -25,6 +25,7 @@ pub enum Family {
     DeltaNtk,
     FeatureChange,
     FeatureAlignment,
+    WeightChange,
 }
 
 /// The identity of one observable value. `Display` writes its name (`output[0]`, `ntk[0,1]`,
@@ -60,6 +61,8 @@ pub enum Observable {
     /// cos θ_l between the pre-activation update −δz^l and the backward pass ∂L/∂z^l over the
     /// K inputs, hidden layer l = 1..L (Chizat & Netrapalli's angle).
     FeatureAlignment(usize),
+    /// ‖W^l_after − W^l_before‖_F / ‖W^l_before‖_F, layer l = 1..L+1 (the readout included).
+    WeightChange(usize),
 }
 
 impl Observable {
@@ -79,6 +82,7 @@ impl Observable {
             Observable::DeltaNtk(..) => Family::DeltaNtk,
             Observable::FeatureChange(_) => Family::FeatureChange,
             Observable::FeatureAlignment(_) => Family::FeatureAlignment,
+            Observable::WeightChange(_) => Family::WeightChange,
         }
     }
 
@@ -91,7 +95,8 @@ impl Observable {
             | Observable::Lyapunov(a)
             | Observable::DeltaOutput(a)
             | Observable::FeatureChange(a)
-            | Observable::FeatureAlignment(a) => vec![a],
+            | Observable::FeatureAlignment(a)
+            | Observable::WeightChange(a) => vec![a],
             Observable::OutputPair(a, b)
             | Observable::Ntk(a, b)
             | Observable::Sqnorm(a, b)
@@ -120,6 +125,7 @@ impl Observable {
             (Family::DeltaNtk, [a, b]) => Observable::DeltaNtk(*a, *b),
             (Family::FeatureChange, [l]) if *l >= 1 => Observable::FeatureChange(*l),
             (Family::FeatureAlignment, [l]) if *l >= 1 => Observable::FeatureAlignment(*l),
+            (Family::WeightChange, [l]) if *l >= 1 => Observable::WeightChange(*l),
             _ => return None,
         })
     }

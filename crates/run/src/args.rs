@@ -44,13 +44,13 @@ pub struct SpecArgs {
     /// Bias variance C_b.
     #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     pub cb: f64,
-    /// ntk, standard, mup or depth-mup (docs/training.md, "Parameters and the step").
+    /// ntk, standard, mup, depth-mup or completep (docs/training.md, "Parameters and the step").
     #[arg(long, default_value = "ntk")]
     pub parameterization: String,
-    /// Residual branch scale: a number ALPHA or invsqrt-depth.
+    /// Residual branch scale: a number ALPHA, invsqrt-depth (1/√L) or inv-depth (1/L).
     #[arg(
         long,
-        value_name = "ALPHA|invsqrt-depth",
+        value_name = "ALPHA|invsqrt-depth|inv-depth",
         allow_negative_numbers = true
     )]
     pub residual: Option<String>,

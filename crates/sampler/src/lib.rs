@@ -19,7 +19,7 @@ pub mod plan;
 pub mod step;
 pub mod stream;
 
-use randnet_problem::{Layout, NetworkSpec, Observe, Primitive, SpecError};
+use randnet_problem::{Layout, NetworkSpec, Observe, SpecError};
 use rayon::prelude::*;
 
 pub use dense::DenseEngine;
@@ -67,20 +67,14 @@ impl Problem {
                 .into());
             }
         }
-        let training = [
-            Primitive::DeltaOutput,
-            Primitive::DeltaNtk,
-            Primitive::FeatureChange,
-            Primitive::FeatureAlignment,
-        ];
         match &self.spec.step {
             None => {
-                if let Some(p) = training.iter().find(|&&p| self.observe.needs(p)) {
+                if let Some(p) = step::TRAINING.iter().find(|&p| self.observe.needs(p)) {
                     return Err(SpecError::Invalid(format!(
                         "{} is measured after gradient steps: it needs --step-lr ETA (docs/training.md)",
                         randnet_problem::families::FAMILIES
                             .iter()
-                            .find(|d| d.primitive == *p)
+                            .find(|d| d.primitive == p)
                             .map_or("this observable", |d| d.token)
                     ))
                     .into());

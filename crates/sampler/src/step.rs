@@ -21,7 +21,8 @@ pub const TRAINING: PrimitiveSet = PrimitiveSet::EMPTY
     .with(Primitive::DeltaOutput)
     .with(Primitive::DeltaNtk)
     .with(Primitive::FeatureChange)
-    .with(Primitive::FeatureAlignment);
+    .with(Primitive::FeatureAlignment)
+    .with(Primitive::WeightChange);
 
 /// The step engine for one problem; immutable and shared between threads.
 #[derive(Debug, Clone)]
@@ -54,6 +55,8 @@ pub struct StepScratch {
     z0: Vec<Vec<f64>>,
     act0: Vec<Vec<f64>>,
     delta0: Vec<Vec<f64>>,
+    /// Ŵ^l before the steps (only when `weight_change` is observed).
+    weights0: Vec<Vec<f64>>,
     g: Vec<f64>,
 }
 
@@ -86,7 +89,17 @@ impl StepEngine {
     /// Bytes of working memory one thread needs: the weights, and a few activations per layer.
     pub fn scratch_bytes(&self) -> usize {
         let k = self.problem.inputs.len();
-        let weights: usize = self.widths.windows(2).map(|w| w[0] * w[1] * 8).sum();
+        let copies = if self.problem.observe.needs(Primitive::WeightChange) {
+            2
+        } else {
+            1
+        };
+        let weights: usize = copies
+            * self
+                .widths
+                .windows(2)
+                .map(|w| w[0] * w[1] * 8)
+                .sum::<usize>();
         let units: usize = self.widths.iter().sum();
         weights + units * (7 * k + 2) * 8
     }
@@ -114,6 +127,7 @@ impl StepEngine {
             z0: per_layer(&|n| n * k),
             act0: per_layer(&|n| n),
             delta0: per_layer(&|n| n * k),
+            weights0: Vec::new(),
             g: Vec::new(),
         }
     }
@@ -327,6 +341,9 @@ impl StepEngine {
             let n = self.widths[l];
             s.act0[l].copy_from_slice(&s.act[l][..n]);
         }
+        if observe.needs(Primitive::WeightChange) {
+            s.weights0.clone_from(&s.weights);
+        }
         let r0: Vec<f64> = (0..k).map(|a| f0[a] - self.targets[a]).collect();
         let mut r = r0.clone();
         for t in 0..self.steps {
@@ -384,6 +401,18 @@ impl StepEngine {
                 }
                 let norm = (uu * bb).sqrt();
                 out[o] = if norm > 0.0 { ub / norm } else { f64::NAN };
+                o += 1;
+            }
+        }
+        if observe.needs(Primitive::WeightChange) {
+            // W^l = σ_l Ŵ^l with σ_l fixed, so the ratio of the drawn Ŵ's norms is W's.
+            for (w1, w0) in s.weights.iter().zip(&s.weights0) {
+                let (mut dd, mut ww) = (0.0, 0.0);
+                for (x1, x0) in w1.iter().zip(w0) {
+                    dd += (x1 - x0) * (x1 - x0);
+                    ww += x0 * x0;
+                }
+                out[o] = (dd / ww).sqrt();
                 o += 1;
             }
         }

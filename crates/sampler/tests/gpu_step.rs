@@ -290,6 +290,11 @@ fn mup_parameterizations() {
     c.param = Parameterization::DepthMup;
     c.residual = Some(Residual::InvSqrtDepth);
     check(&c);
+    let mut c = Case::new("relu", vec![32; 4], 2);
+    c.param = Parameterization::CompleteP;
+    c.residual = Some(Residual::InvDepth);
+    c.cb = 0.1;
+    check(&c);
 }
 
 #[test]

@@ -76,6 +76,17 @@ impl Reference {
                     (sigma, n_out * cw / n_in, n_out * cb)
                 }
             }
+            // μP, and the hidden-to-hidden (residual) layers' rates times the depth.
+            Parameterization::CompleteP => {
+                let depth = (self.widths.len() - 2) as f64;
+                if readout {
+                    (sigma / n_in.sqrt(), cw / n_in, cb)
+                } else if l >= 2 {
+                    (sigma, depth * n_out * cw / n_in, depth * n_out * cb)
+                } else {
+                    (sigma, n_out * cw / n_in, n_out * cb)
+                }
+            }
         }
     }
 
@@ -208,7 +219,7 @@ impl Reference {
 }
 
 /// Everything the engine reports, from the reference: (delta_output, delta_ntk (a ≤ b),
-/// feature_change, feature_alignment).
+/// feature_change, feature_alignment, weight_change).
 fn reference_values(r: &Reference, step: &Step, xs: &[Vec<f64>], seed: u64, net: u64) -> Vec<f64> {
     let depth = r.spec.depth();
     let k = xs.len();
@@ -275,6 +286,16 @@ fn reference_values(r: &Reference, step: &Step, xs: &[Vec<f64>], seed: u64, net:
         }
         out.push(ub / (uu * bb).sqrt());
     }
+    // W^l = √λ_W θ^l with λ_W fixed per layer: the ratio of θ^l's norms is W^l's.
+    for l in 1..=depth + 1 {
+        let block = r.w_at[l - 1]..r.w_at[l - 1] + r.widths[l - 1] * r.widths[l];
+        let (mut dd, mut ww) = (0.0, 0.0);
+        for p in block {
+            dd += (theta[p] - theta0[p]) * (theta[p] - theta0[p]);
+            ww += theta0[p] * theta0[p];
+        }
+        out.push((dd / ww).sqrt());
+    }
     out
 }
 
@@ -292,6 +313,7 @@ fn training_observe() -> Observe {
         .with(Family::DeltaNtk)
         .with(Family::FeatureChange)
         .with(Family::FeatureAlignment)
+        .with(Family::WeightChange)
 }
 
 fn engine_rows(p: &Problem, nets: usize) -> (usize, Vec<f64>) {
@@ -386,6 +408,20 @@ fn every_step_value_matches_the_finite_difference_reference() {
                 lr: 0.02,
                 steps: 1,
                 targets: vec![],
+            },
+        ),
+        (
+            NetworkSpec::builder(3, vec![5, 5, 5, 5])
+                .activation(Activation::Relu)
+                .cb(0.3)
+                .residual(Residual::InvDepth)
+                .parameterization(Parameterization::CompleteP)
+                .build()
+                .unwrap(),
+            Step {
+                lr: 0.02,
+                steps: 2,
+                targets: vec![1.0, -0.5],
             },
         ),
     ];

@@ -249,6 +249,7 @@ pub fn predict(
         Observable::DeltaOutput(a) => a < k,
         Observable::DeltaNtk(a, b) => a < k && b < k,
         Observable::FeatureChange(l) | Observable::FeatureAlignment(l) => (1..=depth).contains(&l),
+        Observable::WeightChange(l) => (1..=depth + 1).contains(&l),
     };
     if !exists {
         return Err(NoTheory(format!(
@@ -266,9 +267,8 @@ pub fn predict(
             Observable::DeltaOutput(_)
             | Observable::DeltaNtk(..)
             | Observable::FeatureChange(_)
-            | Observable::FeatureAlignment(_) => {
-                training::predict(spec, xs, *observable, statistic)
-            }
+            | Observable::FeatureAlignment(_)
+            | Observable::WeightChange(_) => training::predict(spec, xs, *observable, statistic),
             _ => pointwise(spec, xs, *observable, statistic),
         }
     };

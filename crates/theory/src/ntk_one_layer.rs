@@ -73,7 +73,9 @@ fn cumulants_with(
         Parameterization::Ntk => (cw / n1 as f64, cb, cw * gab / n0 as f64 + cb),
         Parameterization::Standard => (1.0, bias, gab + bias),
         // The μP family has no law here (theory::predict refuses it before this point).
-        Parameterization::Mup | Parameterization::DepthMup => return None,
+        Parameterization::Mup | Parameterization::DepthMup | Parameterization::CompleteP => {
+            return None
+        }
     };
     let beta = g1 * cw / n1 as f64;
     let m = match spec.activation.slopes(n1) {

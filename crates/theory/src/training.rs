@@ -43,6 +43,14 @@ pub fn predict(
     match observable {
         // The lazy regime: the kernel and the features stay at initialization.
         Observable::DeltaNtk(..) | Observable::FeatureChange(_) => zero(),
+        // The relative change of a layer's weights is O(η/√n) at L ≥ 1; with no hidden layer the
+        // readout's weights move by O(η) at every width, which is no limit law.
+        Observable::WeightChange(_) if spec.depth() >= 1 => from_cumulants(
+            &[0.0; crate::exact::MAXK + 1],
+            statistic,
+            Kind::InfiniteWidth,
+        ),
+        Observable::WeightChange(_) => None,
         Observable::FeatureAlignment(l) => feature_alignment(spec, xs, step, l, statistic),
         Observable::DeltaOutput(a) => {
             let kern = cached_kernels(spec, xs);

@@ -66,6 +66,7 @@ pub const FAMILIES: &[FamilyDef] = &[
     step::DELTA_NTK,
     step::FEATURE_CHANGE,
     step::FEATURE_ALIGNMENT,
+    step::WEIGHT_CHANGE,
 ];
 
 /// The definition of `family`.

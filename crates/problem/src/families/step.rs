@@ -69,3 +69,19 @@ pub const FEATURE_ALIGNMENT: FamilyDef = FamilyDef {
     undefined: Some("the backward pass or the feature update at that layer is zero (the loss is already 0, or the layer is dead)"),
     positive: |_| false,
 };
+
+/// ‖W^l_after − W^l_before‖_F / ‖W^l_before‖_F: how far a layer's weights move relative to their
+/// size — Θ(1/√L) per residual block under depth-μP, Θ(1) under CompleteP (docs/training.md).
+pub const WEIGHT_CHANGE: FamilyDef = FamilyDef {
+    family: Family::WeightChange,
+    token: "weight_change",
+    aliases: &[],
+    name: "weight_change",
+    help: "weight_change[l] = |W^l_after - W^l_before|_F / |W^l_before|_F, layers l = 1..L+1 (the readout is L+1)",
+    primitive: Primitive::WeightChange,
+    values: |s| (1..=s.depth + 1).map(Observable::WeightChange).collect(),
+    count: None,
+    reduce: copy,
+    undefined: None,
+    positive: |_| true,
+};

@@ -25,6 +25,10 @@ use super::wgsl_constants::{law_code, NONE};
 use crate::activation::LayerActivation;
 use crate::plan::{Cost, Device, Engine, Env, Request};
 use crate::step::TRAINING;
+
+/// The training primitives of the GPU twin: the CPU step engine's but `weight_change` (the
+/// kernel never holds a layer's weights, so their Frobenius norms would cost another pass).
+const GPU_TRAINING: PrimitiveSet = TRAINING.without(Primitive::WeightChange);
 use crate::stream::{network_stream, networks_sharing_key};
 use crate::{BatchSampler, Problem, SamplerError};
 use randnet_problem::{Primitive, PrimitiveSet};
@@ -213,7 +217,7 @@ impl StepPlan {
             .step
             .as_ref()
             .ok_or_else(|| unsupported("the training observables need --step-lr"))?;
-        let other = observe.primitives().difference(TRAINING);
+        let other = observe.primitives().difference(GPU_TRAINING);
         if !other.is_empty() {
             return Err(unsupported(
                 "it computes the training observables only (delta_output, delta_ntk, \
@@ -744,7 +748,7 @@ impl Engine for StepGpu {
     }
 
     fn primitives(&self) -> PrimitiveSet {
-        TRAINING
+        GPU_TRAINING
     }
 
     /// Problems with `--step-lr` and 1..=8 inputs, any parameterization, activation, weight law,
