@@ -1,14 +1,14 @@
-"""docs/figures/coordinate_check.png: a coordinate check of four parameterizations — how much one
+"""docs/figures/coordinate_check.png: a coordinate check of five parameterizations — how much one
 gradient step moves a coordinate of the last hidden layer's features, feature_change[L] =
 ‖σ(z^L)_after(x_0) − σ(z^L)_before(x_0)‖/√n, against the width n at depths L = 2, 4, 8. One
 `randnet sweep --fit-exponents` per parameterization (4 widths × 3 depths), the width exponent
 with its 95 % interval and verdict in each legend. ReLU, n0 = 16, one input, target y = 1 (a
 target of order 1: with y = 0 the residual r = f_0 is itself O(1/√n) under μP, and one step of μP
 then moves the features exactly as one step of `ntk` does), η = 0.001, 3000 networks per point;
-depth-mup with residual branches 1/√L. The verdicts are also written to
+depth-mup with residual branches 1/√L, completep with 1/L. The verdicts are also written to
 docs/figures/coordinate_check.txt.
 
-    python examples/figures/coordinate_check.py   # ~8 minutes on 2 cores, after `pip install .`
+    python examples/figures/coordinate_check.py   # ~10 minutes on 2 cores, after `pip install .`
 """
 
 import tempfile
@@ -25,12 +25,12 @@ import randnet
 WIDTHS = [32, 64, 128, 256]
 DEPTHS = [2, 4, 8]
 CASES = [("standard", {}), ("ntk", {}), ("mup", {}),
-         ("depth-mup", {"residual": "invsqrt-depth"})]
+         ("depth-mup", {"residual": "invsqrt-depth"}), ("completep", {"residual": "inv-depth"})]
 FIGURES = Path(__file__).resolve().parents[2] / "docs" / "figures"
 
 
 def main():
-    fig, axes = plt.subplots(1, len(CASES), figsize=(18, 5), sharey=False)
+    fig, axes = plt.subplots(1, len(CASES), figsize=(22, 5), sharey=False)
     lines = []
     targets = Path(tempfile.mkdtemp()) / "y.csv"
     targets.write_text("1\n")
