@@ -3,10 +3,13 @@
 //! C = exact regions + length distortion along a segment, ReLU n=64 L=8.
 //! The GPU dense engine is included when an adapter exists (lavapipe counts).
 //! Throughput is reported in networks; `randnet bench` gives the same figures beside the peers.
+//! The `generator` group times the Gaussian fill alone on every build this CPU runs (one
+//! thread, rows of 256 and 4096; throughput in normals).
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use randnet_problem::{Activation, InputSpec, NetworkSpec, Observe, Parameterization, WeightLaw};
 use randnet_sampler::inputs::resolve_inputs;
+use randnet_sampler::stream::{fill_gauss_on, tag, GeneratorPath, Purpose};
 use randnet_sampler::{
     AdapterPreference, BatchSampler, CpuDense, CpuGeometry, CpuMatrixFree, GpuContext, GpuDense,
     Problem,
@@ -100,5 +103,37 @@ fn engines(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, engines);
+fn generator(c: &mut Criterion) {
+    let mut g = c.benchmark_group("generator");
+    for len in [256usize, 4096] {
+        g.throughput(Throughput::Elements(len as u64));
+        for path in [
+            GeneratorPath::Scalar,
+            GeneratorPath::Avx2,
+            GeneratorPath::Avx512,
+        ] {
+            if !path.available() {
+                continue;
+            }
+            let mut buf = vec![0.0; len];
+            let mut row = 0u32;
+            g.bench_function(BenchmarkId::new(path.name(), len), |b| {
+                b.iter(|| {
+                    let w = tag(Purpose::Weight, 1);
+                    fill_gauss_on(path, [3, 0], row, w, 0, &mut buf);
+                    row = row.wrapping_add(1);
+                    std::hint::black_box(&buf[..]);
+                })
+            });
+        }
+    }
+    g.finish();
+}
+
+// No plots: they need system fonts a fresh machine may lack, and the figures are the numbers.
+criterion_group! {
+    name = benches;
+    config = Criterion::default().without_plots();
+    targets = engines, generator
+}
 criterion_main!(benches);

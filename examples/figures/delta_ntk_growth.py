@@ -3,8 +3,11 @@ E[ΔΘ(x,x)] / E[Θ(x,x)], against β = L/n for three widths (Hanin & Nica, "Fin
 corrections to the neural tangent kernel", arXiv 1909.05989: the mean first update relative to the
 mean NTK grows exponentially in L/n). Zero-bias ReLU, n0 = 16, one input, target 0, `ntk`
 parameterization, one step with η = 0.1/Θ∞(x,x) (the infinite-width NTK grows like L, so a fixed
-η would be a larger step for deeper nets; this one moves the output by the same fraction). Scaled by the width n the curves of the three widths collapse: the effect
-is (1/n)·g(β); the dashed curve is C·β·exp(5β) with C fitted by weighted least squares.
+η would be a larger step for deeper nets; this one moves the output by the same fraction). The
+three widths fall on one curve of β within their errors (the change is a function of L/n); the
+dashed line is C·β with C fitted by weighted least squares — over β ≤ 3/4 the growth is close to
+linear, and Hanin & Nica's exp(5β) factor (a bound up to universal constants, in their
+normalization of the step) does not show (docs/training.md, "Figures").
 
 Errors: a delete-one-block jackknife (50 blocks of networks) of the ratio of means, from the
 per-network values (samples=True). Run after `pip install .`:
