@@ -276,3 +276,55 @@ fn planner_routes_geometry() {
     assert!(!e.to_string().contains('\n'), "{e}");
     assert!(e.to_string().contains("piecewise-linear"), "{e}");
 }
+
+/// Smoke rates (networks/s) at n = 64, L = 8 (patterns on the triangle grid): the GPU engine on
+/// whatever adapter this machine has (lavapipe is a CPU emulation, not a GPU timing), the CPU
+/// twin, and the CPU engine's own grid and exact methods, all single-threaded but the adapter.
+/// `cargo test --release -p randnet-sampler --test gpu_geometry -- --ignored --nocapture`
+#[test]
+#[ignore]
+fn smoke_rates() {
+    use std::time::Instant;
+    let Some(ctx) = ctx() else { return };
+    let mut problem = Case::new("rate", vec![64; 8], "relu", 0.0).problem(9);
+    problem.observe = Observe::NONE.with(Family::Patterns);
+    let mut gpu = GpuGeometry::new(ctx, &problem).unwrap();
+    let n = 8;
+    let mut out = vec![0.0; n];
+    gpu.sample_batch(0, 1, &mut out).unwrap(); // compile and warm up
+    let t = Instant::now();
+    gpu.sample_batch(0, n, &mut out).unwrap();
+    let gpu_rate = n as f64 / t.elapsed().as_secs_f64();
+    let g = GeometryEngine::new(&problem).unwrap();
+    let mut s = g.scratch();
+    let m = 2;
+    let t = Instant::now();
+    for net in 0..m {
+        g.grid_counts(net, &mut s);
+    }
+    let twin_rate = m as f64 / t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    for net in 0..m {
+        g.patterns_grid(net, &mut s, PATTERNS_GRID);
+    }
+    let grid_rate = m as f64 / t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let mut exact = 0;
+    for net in 0..m {
+        exact = g.patterns_exact(net, &mut s, &mut |_| {});
+    }
+    let exact_rate = m as f64 / t.elapsed().as_secs_f64();
+    eprintln!(
+        "n = 64, L = 8, patterns on {} ({}): gpu {gpu_rate:.2}/s (chunk {}), cpu twin \
+         {twin_rate:.2}/s, cpu engine grid {grid_rate:.2}/s, cpu engine exact {exact_rate:.2}/s \
+         (1 thread; last exact count {exact}, gpu grid {})",
+        ctx.adapter_name(),
+        if ctx.is_hardware() {
+            "hardware"
+        } else {
+            "CPU adapter: not a GPU figure"
+        },
+        gpu.chunk_size(),
+        out[(m - 1) as usize]
+    );
+}
