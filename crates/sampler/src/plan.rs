@@ -183,6 +183,8 @@ pub static ENGINES: &[&dyn Engine] = &[
     &crate::gpu::MatrixFreeGpu,
     #[cfg(feature = "gpu")]
     &crate::gpu::StepGpu,
+    #[cfg(feature = "gpu")]
+    &crate::gpu::GeometryGpu,
 ];
 
 /// The engine names `--method` accepts (those that compete for the same primitives).

@@ -33,6 +33,10 @@
 //!   final polygon has a distinct pattern by construction, so the count is the number of final
 //!   polygons. "grid" (larger networks): distinct patterns at the centroids of the
 //!   [`PATTERNS_GRID`]² sub-triangles of a uniform subdivision — a lower bound.
+//! - **Grid estimates** (`grid`, the GPU geometry engine and its CPU twin
+//!   [`GeometryEngine::grid_counts`]): `patterns` as distinct hashed sign patterns at the same
+//!   centroids and `regions` as pattern changes between neighbours of [`REGIONS_GRID`] points on
+//!   the curve, both lower bounds (docs/geometry.md, "Grid estimates on the GPU").
 //!
 //! Layout: this file holds the constants and the public types; `engine` builds and validates
 //! the engine and draws the networks, `forward` evaluates layers and points, `trace` traces
@@ -44,6 +48,11 @@ mod clip;
 mod engine;
 pub use engine::{GeometryCpu, GEOMETRY};
 mod forward;
+mod grid;
+pub use grid::{
+    curve_grid, distinct, hash_word, regions_from_hashes, triangle_grid, GridCounts, HASH_INIT,
+    HASH_KEY, REGIONS_GRID,
+};
 mod patterns;
 mod polyline;
 mod quadrature;

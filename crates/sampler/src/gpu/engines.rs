@@ -5,7 +5,7 @@ use crate::plan::{self, Cost, Device, Engine, Env, Request, POINTWISE};
 use crate::{BatchSampler, Problem, SamplerError};
 use randnet_problem::{Primitive, PrimitiveSet, WeightLaw};
 
-fn context(env: &Env) -> Result<&super::GpuContext, String> {
+pub(super) fn context(env: &Env) -> Result<&super::GpuContext, String> {
     env.gpu.as_ref().ok_or_else(|| {
         format!(
             "no GPU ({})",

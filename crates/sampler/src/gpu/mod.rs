@@ -6,6 +6,8 @@
 //!   network the values of the CPU [`crate::DenseEngine`] up to f32 rounding.
 //! - [`GpuStep`]: the step engine (shaders/step.wgsl), the training observables of the CPU
 //!   [`crate::step::StepEngine`] without storing W (the steps kept as rank-K updates).
+//! - [`GpuGeometry`]: grid lower bounds of `patterns` and `regions` (shaders/geometry.wgsl),
+//!   held to the CPU twin [`crate::GeometryEngine::grid_counts`].
 //! - [`GpuContext::philox_probe`], [`GpuContext::activation_probe`]: the WGSL snippets run on
 //!   given arguments, so tests can hold them against their CPU twins.
 //! - [`wgsl_constants`]: the constants shared with the kernels (Philox, stream purposes,
@@ -15,6 +17,7 @@ pub mod bench;
 mod context;
 mod dense;
 mod engines;
+mod geometry;
 mod matrix_free;
 mod shaders;
 mod step;
@@ -23,6 +26,7 @@ pub mod wgsl_constants;
 pub use context::{available_adapters, AdapterPreference, AdapterSummary, GpuContext, PhiloxProbe};
 pub use dense::{GpuDense, GpuDenseOptions};
 pub use engines::{DenseGpu, MatrixFreeGpu};
+pub use geometry::{GeometryGpu, GpuGeometry, GPU_GEOMETRY_MAX_WIDTH};
 pub use matrix_free::GpuMatrixFree;
 pub use step::{GpuStep, StepGpu};
 

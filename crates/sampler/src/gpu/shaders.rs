@@ -12,6 +12,7 @@ pub(crate) const REDUCE: &str = include_str!("../../../../shaders/reduce.wgsl");
 pub(crate) const DENSE: &str = include_str!("../../../../shaders/dense.wgsl");
 pub(crate) const MATRIX_FREE: &str = include_str!("../../../../shaders/matrix_free.wgsl");
 pub(crate) const STEP: &str = include_str!("../../../../shaders/step.wgsl");
+pub(crate) const GEOMETRY: &str = include_str!("../../../../shaders/geometry.wgsl");
 pub(crate) const PHILOX_PROBE: &str = include_str!("../../../../shaders/philox_probe.wgsl");
 pub(crate) const ACTIVATION_PROBE: &str = include_str!("../../../../shaders/activation_probe.wgsl");
 
@@ -88,6 +89,20 @@ pub(crate) fn dense_source(c: DenseConsts) -> String {
 pub(crate) fn step_source(wg: u32, red: u32) -> String {
     let header = format!("const WG: u32 = {wg}u;\nconst RED: u32 = {red}u;");
     module_source(&[&header, PHILOX, NORMAL, ACTIVATION, REDUCE, STEP])
+}
+
+/// The geometry kernel (shaders/geometry.wgsl): workgroup sizes `wg` (weights, forward) and
+/// `wgc` (counting), `nb` vec4s of pre-activations per point, the hash constants of
+/// [`crate::geometry::HASH_KEY`] and [`crate::geometry::HASH_INIT`].
+pub(crate) fn geometry_source(wg: u32, wgc: u32, nb: u32, lrec: u32) -> String {
+    use crate::geometry::{HASH_INIT, HASH_KEY};
+    let header = format!(
+        "const WG: u32 = {wg}u;\nconst WGC: u32 = {wgc}u;\nconst NB: u32 = {nb}u;\n\
+         const LREC: u32 = {lrec}u;\nconst HASH_K0: u32 = {}u;\nconst HASH_K1: u32 = {}u;\n\
+         const HASH_I0: u32 = {}u;\nconst HASH_I1: u32 = {}u;",
+        HASH_KEY[0], HASH_KEY[1], HASH_INIT[0], HASH_INIT[1]
+    );
+    module_source(&[&header, PHILOX, NORMAL, GEOMETRY])
 }
 
 pub(crate) fn philox_probe_source() -> String {
