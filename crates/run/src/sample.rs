@@ -733,6 +733,17 @@ pub fn build_report_named(problem: &Problem, drawn: &Drawn, backend: &str, metho
         observables.insert(name.clone(), stats);
         order.push((name, stat_order));
     }
+    if method.split('+').any(|m| m == "grid")
+        && layout
+            .observables()
+            .iter()
+            .any(|o| matches!(o, Observable::Regions | Observable::Patterns))
+    {
+        footer.push(
+            "method grid: counts on a grid of points (patterns; regions on the GPU) are lower bounds of the exact counts (docs/geometry.md), and a gap to theory includes their undercount"
+                .to_string(),
+        );
+    }
     for (p, &(i, j)) in drawn.acc.pairs().iter().enumerate() {
         let name = match (layout.observables()[i], layout.observables()[j]) {
             (Observable::Output(a), Observable::Output(b)) => Observable::OutputPair(a, b),
