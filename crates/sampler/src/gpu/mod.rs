@@ -21,7 +21,7 @@ mod step;
 pub mod wgsl_constants;
 
 pub use context::{available_adapters, AdapterPreference, AdapterSummary, GpuContext, PhiloxProbe};
-pub use dense::{GpuDense, GpuDenseOptions};
+pub use dense::{GpuDense, GpuDenseOptions, PhiloxCalls};
 pub use engines::{DenseGpu, MatrixFreeGpu};
 pub use matrix_free::GpuMatrixFree;
 pub use step::{GpuStep, StepGpu};
