@@ -16,7 +16,10 @@
 // Work split inside the workgroup: forward, thread t owns rows i = t, t + WG, ... of the layer
 // and regenerates row i (ceil(n_in / 4) Philox calls per column tile); backward, thread t owns
 // column blocks jb = t, t + WG, ... (input units 4 jb .. 4 jb + 3) and regenerates
-// W[i][4 jb .. 4 jb + 3] for every row i. Sums over units (squared norms, NTK dot products,
+// W[i][4 jb .. 4 jb + 3] for every row i (one Philox call per column tile). The host sizes the
+// tiles (CT = cols up to 16, KT = K up to 8) so that for K <= 8 there is one tile per pass and
+// each weight is generated once forward and once backward; generation, not the FMAs, bounds
+// the kernel on a GPU (docs/performance.md). Sums over units (squared norms, NTK dot products,
 // Jacobian norms) are tree reductions in workgroup memory. All control flow around barriers
 // depends on uniform values only (params, workgroup id).
 

@@ -825,3 +825,35 @@ impl BatchSampler for GpuDense {
         Some(self.chunk_size() * 4)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The figures of docs/gpu.md ("Philox calls per network") for the issue-17 configuration:
+    /// n0 = 16, n = 1024, L = 64, one readout unit, K = 8, output + NTK, C_b = 0.
+    #[test]
+    fn philox_calls_k8_n1024_l64() {
+        let mut w = vec![16];
+        w.extend([1024; 64]);
+        w.push(1);
+        let c = |ct, kt| DenseConsts {
+            wg: 64,
+            ct,
+            kt,
+            red: 16,
+        };
+        // The tiles before issue 17 (CT = min(cols, 8), KT = min(K, 4)) and now.
+        let before = philox_calls(&w, 8, 8, true, false, false, c(8, 4));
+        let now = philox_calls(&w, 8, 8, true, false, false, c(MAX_CT, MAX_KT));
+        assert_eq!((before.forward, before.backward), (16_519_424, 33_030_656));
+        assert_eq!((now.forward, now.backward), (16_519_424, 16_515_328));
+        // Once per weight and pass: the nominal count W of docs/performance.md, 4 per call.
+        assert_eq!(now.total() * 4, 132_139_008);
+        // With the Jacobian tangents (16 forward columns) the forward tile no longer repeats.
+        let jac_before = philox_calls(&w, 16, 8, true, false, true, c(8, 4));
+        let jac_now = philox_calls(&w, 16, 8, true, false, true, c(MAX_CT, MAX_KT));
+        assert_eq!(jac_before.forward, 2 * jac_now.forward);
+        assert_eq!(jac_now.other, 32);
+    }
+}
