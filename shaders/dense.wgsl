@@ -16,7 +16,10 @@
 // Work split inside the workgroup: forward, thread t owns rows i = t, t + WG, ... of the layer
 // and regenerates row i (ceil(n_in / 4) Philox calls per column tile); backward, thread t owns
 // column blocks jb = t, t + WG, ... (input units 4 jb .. 4 jb + 3) and regenerates
-// W[i][4 jb .. 4 jb + 3] for every row i. Sums over units (squared norms, NTK dot products,
+// W[i][4 jb .. 4 jb + 3] for every row i (one Philox call per column tile). The host sizes the
+// tiles (CT = cols up to 16, KT = K up to 8) so that for K <= 8 there is one tile per pass and
+// each weight is generated once forward and once backward; generation, not the FMAs, bounds
+// the kernel on a GPU (docs/performance.md). Sums over units (squared norms, NTK dot products,
 // Jacobian norms) are tree reductions in workgroup memory. All control flow around barriers
 // depends on uniform values only (params, workgroup id).
 
@@ -82,6 +85,32 @@ struct Layer {
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;    // [net * n_values + v]
 
 
+
+// z^l[i][col] of one forward column (the sum over the row already in `acc`): bias on the input
+// columns only (tangents carry none), then the residual branch.
+fn fwd_store(ly: Layer, zcur: u32, zprev: u32, idx: u32, is_input: bool, bias: f32, acc: f32) {
+    let h = ly.branch * (ly.scale * acc + select(0.0, bias, is_input));
+    var z = h;
+    if (ly.residual != 0u) {
+        z = scratch[zprev + idx] + h;
+    }
+    scratch[zcur + idx] = z;
+}
+
+// delta^{l-1}[j][a] from g = (W^T delta^l)[j][a]; units past n_in (the last, partial block) are
+// skipped.
+fn bwd_store(ly: Layer, j: u32, a: u32, g: f32, dact_prev: u32, dcur: u32, dnext: u32) {
+    if (j >= ly.n_in) {
+        return;
+    }
+    let k = params.k;
+    let s = ly.branch * ly.scale * scratch[dact_prev + j * k + a] * g;
+    var d = s;
+    if (ly.residual != 0u) {
+        d = scratch[dcur + j * k + a] + s;
+    }
+    scratch[dnext + j * k + a] = d;
+}
 
 // (a, b) with a <= b of pair index p in the order (0,0), (0,1), ..., (0,K-1), (1,1), ...
 fn pair_of(p: u32, k: u32) -> vec2<u32> {
@@ -159,11 +188,12 @@ fn dense_main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_i
                 bias = params.sqrt_cb
                     * normals4(philox4x32_10(vec4<u32>(net, tag_b, 0u, i >> 2u), key))[i & 3u];
             }
+            // One tile (each weight of row i generated once) whenever cols <= CT (the host picks
+            // CT = cols up to 16: K <= 8 with tangents).
             for (var ct = 0u; ct < cols; ct = ct + CT) {
+                // Zero-initialised; indexed by constants only (the host writes out the loops
+                // over c), so that a compiler can keep it in registers.
                 var acc: array<f32, CT>;
-                for (var c = 0u; c < CT; c = c + 1u) {
-                    acc[c] = 0.0;
-                }
                 let nc = min(CT, cols - ct);
                 for (var b = 0u; b < nb; b = b + 1u) {
                     let w = values4(params.law, philox4x32_10(vec4<u32>(net, tag_w, i, b), key));
@@ -171,15 +201,8 @@ fn dense_main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_i
                     let ne = n_in - 4u * b;
 //@FWD_ACCUMULATE
                 }
-                for (var c = 0u; c < nc; c = c + 1u) {
-                    let col = ct + c;
-                    let h = ly.branch * (ly.scale * acc[c] + select(0.0, bias, col < k));
-                    var z = h;
-                    if (ly.residual != 0u) {
-                        z = scratch[zprev + i * cols + col] + h;
-                    }
-                    scratch[zcur + i * cols + col] = z;
-                }
+                let zrow = i * cols + ct;
+//@FWD_STORE
             }
             if (l <= depth) {
                 let xo = base + ly.out_off;
@@ -313,12 +336,12 @@ fn dense_main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_i
         let dact_prev = base + layers[l - 2u].dact_off;
         let nb = (n_in + 3u) / 4u;
         for (var jb = t; jb < nb; jb = jb + WG) {
+            // One tile (each W[i][4jb..4jb+3] generated once per backward pass) whenever
+            // K <= KT (the host picks KT = K up to 8); a second tile would regenerate every row.
             for (var kt = 0u; kt < k; kt = kt + KT) {
                 let nk = min(KT, k - kt);
+                // Zero-initialised; constant indices only, as in the forward pass.
                 var acc: array<vec4<f32>, KT>;
-                for (var c = 0u; c < KT; c = c + 1u) {
-                    acc[c] = vec4<f32>(0.0);
-                }
                 for (var i = 0u; i < n_out; i = i + 1u) {
                     let di = dcur + i * k + kt;
                     var dv: array<f32, KT>;
@@ -329,20 +352,7 @@ fn dense_main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_i
                     let w = values4(params.law, philox4x32_10(vec4<u32>(net, tag_w, i, jb), key));
 //@BWD_ACCUMULATE
                 }
-                for (var e = 0u; e < 4u; e = e + 1u) {
-                    let j = 4u * jb + e;
-                    if (j < n_in) {
-                        for (var c = 0u; c < nk; c = c + 1u) {
-                            let a = kt + c;
-                            let g = ly.branch * ly.scale * scratch[dact_prev + j * k + a] * acc[c][e];
-                            var d = g;
-                            if (ly.residual != 0u) {
-                                d = scratch[dcur + j * k + a] + g;
-                            }
-                            scratch[dnext + j * k + a] = d;
-                        }
-                    }
-                }
+//@BWD_STORE
             }
         }
         storageBarrier();

@@ -175,9 +175,51 @@ fn every_activation() {
 
 #[test]
 fn five_inputs_tiles_columns() {
-    // K = 5 with tangents: 10 columns (two forward tiles of 8), two backward tiles of 4.
+    // K = 5 with tangents: 10 columns, one forward tile (CT = 10) and one backward tile (KT = 5).
     let mut c = Case::new("tanh", vec![100, 100], 5);
     c.cb = 0.1;
+    check(&c);
+}
+
+/// K = 8 with output, NTK, squared norms and Jacobian norms: 16 forward columns (8 inputs and 8
+/// tangents) in one tile, 8 backward deltas in one tile, so each weight is generated once per
+/// pass (issue 17; before, KT = 4 made two backward tiles and CT = 8 two forward tiles). The
+/// tolerances are the file's: every column is still its own f32 dot product over the same terms
+/// in the same order as at any K (K only sets how many columns share a generated weight), and
+/// the nets are no deeper or wider than the other cases'.
+#[test]
+fn eight_inputs_one_tile_per_pass() {
+    let mut c = Case::new("tanh", vec![100, 100, 100], 8);
+    c.cb = 0.1;
+    if let Some(ctx) = ctx() {
+        let eng = GpuDense::new(ctx, &c.problem()).unwrap();
+        let calls = eng.philox_calls_per_network();
+        // n0 = 7 -> 100 -> 100 -> 100 -> 1: rows times ceil(n_in / 4) blocks.
+        let fwd = 100 * 2 + 2 * 100 * 25 + 25;
+        let bwd = 2 * 100 * 25 + 25;
+        assert_eq!((calls.forward, calls.backward), (fwd, bwd));
+        assert_eq!(calls.other, 301 + 2 * 7);
+    }
+    check(&c);
+    let mut c = Case::new("relu", vec![64, 64], 8);
+    c.observe = Observe::NONE.with(Family::Output).with(Family::Ntk);
+    check(&c);
+}
+
+/// K = 9 with tangents: 18 forward columns (tiles of 16 and 2) and 9 deltas (tiles of 8 and 1):
+/// the tile loops past one tile still agree with the CPU twin.
+#[test]
+fn nine_inputs_tiles_columns() {
+    let mut c = Case::new("erf", vec![50, 50], 9);
+    c.cb = 0.1;
+    if let Some(ctx) = ctx() {
+        let eng = GpuDense::new(ctx, &c.problem()).unwrap();
+        let calls = eng.philox_calls_per_network();
+        assert_eq!(
+            (calls.forward, calls.backward),
+            (2 * (50 * 2 + 50 * 13 + 13), 2 * (50 * 13 + 13))
+        );
+    }
     check(&c);
 }
 

@@ -151,7 +151,7 @@ impl LoopCost {
     fn forward(&self, n_in: usize, n_out: usize) -> u64 {
         let nb = (n_in as u64).div_ceil(4);
         let tiles = self.cols.div_ceil(self.ct);
-        let mut c = self.per_thread(n_out) * (tiles * (nb + 3 * self.ct + 2) + 3 * self.k + 3) + 2;
+        let mut c = self.per_thread(n_out) * (tiles * (nb + 2) + 3 * self.k + 3) + 2;
         if self.sqnorm {
             c += self.sums(self.k, n_out);
         }
@@ -179,7 +179,7 @@ impl LoopCost {
             + 2;
         if !first {
             let blocks = self.per_thread((n_in as u64).div_ceil(4) as usize);
-            c += blocks * self.k.div_ceil(self.kt) * (n_out as u64 + 5 * self.kt + 6) + 2;
+            c += blocks * self.k.div_ceil(self.kt) * (n_out as u64 + 2) + 2;
         }
         c
     }
@@ -243,6 +243,58 @@ fn plan(cost: &LoopCost, w: &[usize], budget: u64) -> (Vec<Segment>, u64) {
     (segs, largest)
 }
 
+/// Largest forward column tile: K = 8 inputs and their 8 Jacobian tangents.
+const MAX_CT: u32 = 16;
+/// Largest backward column tile: K = 8 deltas.
+const MAX_KT: u32 = 8;
+
+/// Philox4x32-10 calls of one network in the dense kernel, from its loop structure (each call
+/// gives 4 values: a weight block W[i][4b..4b+3], or one bias / direction component).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PhiloxCalls {
+    /// Weights, forward: sum over layers of n_out ceil(n_in / 4) ceil(cols / CT).
+    pub forward: u64,
+    /// Weights, backward (NTK): sum over layers 2..=L+1 of n_out ceil(n_in / 4) ceil(K / KT).
+    /// An upper bound: rows whose deltas are all zero (dead ReLUs) are skipped.
+    pub backward: u64,
+    /// Biases (one call per unit and layer, when C_b > 0) and the Jacobian direction (2 n0).
+    pub other: u64,
+}
+
+impl PhiloxCalls {
+    /// Weight blocks generated per network (forward + backward).
+    pub fn total(&self) -> u64 {
+        self.forward + self.backward
+    }
+}
+
+fn philox_calls(
+    w: &[usize],
+    cols: usize,
+    k: usize,
+    ntk: bool,
+    bias: bool,
+    jacobian: bool,
+    c: DenseConsts,
+) -> PhiloxCalls {
+    let mut calls = PhiloxCalls {
+        forward: 0,
+        backward: 0,
+        other: if jacobian { 2 * w[0] as u64 } else { 0 },
+    };
+    for l in 1..w.len() {
+        if bias {
+            calls.other += w[l] as u64;
+        }
+        let blocks = (w[l] * w[l - 1].div_ceil(4)) as u64;
+        calls.forward += blocks * (cols as u64).div_ceil(c.ct as u64);
+        if ntk && l >= 2 {
+            calls.backward += blocks * (k as u64).div_ceil(c.kt as u64);
+        }
+    }
+    calls
+}
+
 /// One entry of the layer table (`Layer` in shaders/dense.wgsl).
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, bytemuck::Pod, bytemuck::Zeroable)]
@@ -297,6 +349,7 @@ pub struct GpuDense {
     /// Dispatches per chunk (layer ranges), each within [`LOOP_BUDGET`].
     segments: Vec<Segment>,
     params_align: u64,
+    philox: PhiloxCalls,
 }
 
 fn too_large(msg: String) -> SamplerError {
@@ -336,9 +389,13 @@ impl GpuDense {
                 opts.workgroup_size
             )));
         }
+        // Column tiles: a row of W is regenerated once per tile, so the tiles cover all columns
+        // up to K = 8 (forward: K inputs + K tangents; backward: K deltas), and every weight is
+        // generated once per pass (issue 17: KT = 4 generated each backward weight twice at
+        // K = 8). 16 + 32 f32 accumulators per thread are well within a GPU's registers.
+        let ct = cols.min(MAX_CT as usize) as u32;
+        let kt = k.min(MAX_KT as usize) as u32;
         // The workgroup grows (up to 256) until every piece of the kernel fits the loop budget.
-        let ct = cols.min(8) as u32;
-        let kt = k.min(4) as u32;
         let red = 16u32;
         let mut wg = opts.workgroup_size.min(max_wg);
         let (segments, consts) = loop {
@@ -457,16 +514,16 @@ impl GpuDense {
         });
         let by_mem = (scratch_cap.min(max_binding) / stride_bytes).max(1);
         let by_out = max_binding / (d as u64 * 4);
-        let ct = consts.ct as u64;
-        let kt = consts.kt as u64;
-        let mut per_net: u64 = 0;
-        for l in 1..=depth + 1 {
-            let mn = (w[l - 1] * w[l]) as u64;
-            per_net += mn * (cols as u64).div_ceil(ct);
-            if ntk && l >= 2 {
-                per_net += mn * (k as u64).div_ceil(kt);
-            }
-        }
+        let philox = philox_calls(
+            &w,
+            cols,
+            k,
+            ntk,
+            spec.cb > 0.0,
+            observe.needs(Primitive::JacobianNorm),
+            consts,
+        );
+        let per_net = philox.total() * 4;
         let budget =
             opts.weights_per_dispatch
                 .unwrap_or(if ctx.is_hardware() { 1 << 38 } else { 1 << 27 });
@@ -633,6 +690,7 @@ impl GpuDense {
             stride_bytes,
             segments,
             params_align,
+            philox,
         })
     }
 
@@ -648,6 +706,12 @@ impl GpuDense {
 
     pub fn context(&self) -> &GpuContext {
         &self.ctx
+    }
+
+    /// Philox calls the kernel makes per network (backward: an upper bound, see
+    /// [`PhiloxCalls::backward`]).
+    pub fn philox_calls_per_network(&self) -> PhiloxCalls {
+        self.philox
     }
 
     /// Dispatches per chunk of networks.
@@ -759,5 +823,37 @@ impl BatchSampler for GpuDense {
     fn preferred_batch(&self) -> Option<usize> {
         // Four chunks per call: the next chunk computes while the previous one is read back.
         Some(self.chunk_size() * 4)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The figures of docs/gpu.md ("Philox calls per network") for the issue-17 configuration:
+    /// n0 = 16, n = 1024, L = 64, one readout unit, K = 8, output + NTK, C_b = 0.
+    #[test]
+    fn philox_calls_k8_n1024_l64() {
+        let mut w = vec![16];
+        w.extend([1024; 64]);
+        w.push(1);
+        let c = |ct, kt| DenseConsts {
+            wg: 64,
+            ct,
+            kt,
+            red: 16,
+        };
+        // The tiles before issue 17 (CT = min(cols, 8), KT = min(K, 4)) and now.
+        let before = philox_calls(&w, 8, 8, true, false, false, c(8, 4));
+        let now = philox_calls(&w, 8, 8, true, false, false, c(MAX_CT, MAX_KT));
+        assert_eq!((before.forward, before.backward), (16_519_424, 33_030_656));
+        assert_eq!((now.forward, now.backward), (16_519_424, 16_515_328));
+        // Once per weight and pass: the nominal count W of docs/performance.md, 4 per call.
+        assert_eq!(now.total() * 4, 132_139_008);
+        // With the Jacobian tangents (16 forward columns) the forward tile no longer repeats.
+        let jac_before = philox_calls(&w, 16, 8, true, false, true, c(8, 4));
+        let jac_now = philox_calls(&w, 16, 8, true, false, true, c(MAX_CT, MAX_KT));
+        assert_eq!(jac_before.forward, 2 * jac_now.forward);
+        assert_eq!(jac_now.other, 32);
     }
 }

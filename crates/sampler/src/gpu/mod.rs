@@ -24,7 +24,7 @@ mod step;
 pub mod wgsl_constants;
 
 pub use context::{available_adapters, AdapterPreference, AdapterSummary, GpuContext, PhiloxProbe};
-pub use dense::{GpuDense, GpuDenseOptions};
+pub use dense::{GpuDense, GpuDenseOptions, PhiloxCalls};
 pub use engines::{DenseGpu, MatrixFreeGpu};
 pub use geometry::{GeometryGpu, GpuGeometry, GPU_GEOMETRY_MAX_WIDTH};
 pub use matrix_free::GpuMatrixFree;

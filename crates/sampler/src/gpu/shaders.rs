@@ -31,9 +31,11 @@ pub(crate) fn module_source(parts: &[&str]) -> String {
 pub(crate) struct DenseConsts {
     /// Workgroup size (a power of two).
     pub wg: u32,
-    /// Column tile of the forward pass (private accumulators per thread).
+    /// Column tile of the forward pass (private accumulators per thread); each forward weight
+    /// is generated once per tile, so once per network when cols <= ct.
     pub ct: u32,
-    /// Column tile of the backward pass (vec4 accumulators per thread).
+    /// Column tile of the backward pass (vec4 accumulators per thread); each backward weight
+    /// is generated once per tile, so once per network when K <= kt.
     pub kt: u32,
     /// Values reduced at once in workgroup memory (even).
     pub red: u32,
@@ -74,10 +76,36 @@ pub(crate) fn dense_source(c: DenseConsts) -> String {
         "                    let nonzero = {};\n",
         nonzero.join(" || ")
     );
+    // The stores of a tile's accumulators, written out too: indexing `acc` by a loop variable
+    // could make a compiler keep the array in (slow) local memory instead of registers.
+    let mut fwd_store = String::new();
+    for col in 0..c.ct {
+        let call = format!(
+            "fwd_store(ly, zcur, zprev, zrow + {col}u, ct + {col}u < k, bias, acc[{col}]);"
+        );
+        if col == 0 {
+            fwd_store += &format!("                {call}\n");
+        } else {
+            fwd_store += &format!("                if (nc > {col}u) {{ {call} }}\n");
+        }
+    }
+    let mut bwd_store = String::new();
+    for col in 0..c.kt {
+        bwd_store += &format!("                if (nk > {col}u) {{\n");
+        for (e, lane) in ["x", "y", "z", "w"].iter().enumerate() {
+            bwd_store += &format!(
+                "                    bwd_store(ly, 4u * jb + {e}u, kt + {col}u, acc[{col}].{lane}, \
+                 dact_prev, dcur, dnext);\n"
+            );
+        }
+        bwd_store += "                }\n";
+    }
     let dense = DENSE
         .replace("//@FWD_ACCUMULATE\n", &fwd)
+        .replace("//@FWD_STORE\n", &fwd_store)
         .replace("//@BWD_LOAD\n", &load)
-        .replace("//@BWD_ACCUMULATE\n", &accum);
+        .replace("//@BWD_ACCUMULATE\n", &accum)
+        .replace("//@BWD_STORE\n", &bwd_store);
     let header = format!(
         "const WG: u32 = {}u;\nconst CT: u32 = {}u;\nconst KT: u32 = {}u;\nconst RED: u32 = {}u;",
         c.wg, c.ct, c.kt, c.red

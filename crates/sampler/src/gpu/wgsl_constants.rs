@@ -275,7 +275,7 @@ mod tests {
             ),
             ("matrix_free", crate::gpu::matrix_free::mf_source(64, 18)),
         ];
-        for (ct, kt) in [(1, 1), (4, 4), (8, 2)] {
+        for (ct, kt) in [(1, 1), (4, 4), (8, 2), (16, 8)] {
             sources.push((
                 "dense",
                 shaders::dense_source(shaders::DenseConsts {
