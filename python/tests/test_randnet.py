@@ -44,7 +44,8 @@ def cli_json(command: str, flags: dict) -> dict:
 
 # Flag sets that take different engines and laws through the same path: the dense and the
 # matrix-free engine, biases and a residual tanh net, non-Gaussian weights, the standard
-# parameterization, a sweep's worth of observables, geometry, explicit inputs by angle, and both
+# parameterization, a sweep's worth of observables, geometry, explicit inputs by angle, a
+# training step under CompleteP, and both
 # GPU engines (a Vulkan driver is needed: lavapipe in CI, as for the Rust GPU tests).
 PARITY_CASES = [
     dict(width=32, depth=4, networks=3000, seed=1, method="dense", backend="cpu"),
@@ -56,6 +57,10 @@ PARITY_CASES = [
          networks=2000, seed=4, backend="cpu", observe="output,jacobian,log_jacobian"),
     dict(input_dim=2, width=16, depth=3, angle=0.7, networks=500, seed=5, backend="cpu",
          observe="output,regions,length_distortion"),
+    # A gradient step under CompleteP (the step engine joined with the dense one).
+    dict(width=16, depth=4, inputs=2, step_lr=0.05, parameterization="completep",
+         residual="inv-depth", networks=500, seed=8, backend="cpu",
+         observe="output,delta_output,weight_change"),
     # The GPU engines (lavapipe in CI): the same kernels on the same device give the same bits.
     dict(width=32, depth=4, networks=1000, seed=6, backend="gpu", method="dense"),
     dict(width=64, depth=4, networks=1000, seed=7, backend="gpu", method="matrix-free"),
