@@ -6,8 +6,16 @@
 //
 // Prepended by the host (crates/sampler/src/gpu/matrix_free.rs): the generated prelude of shared
 // constants (gpu/wgsl_constants.rs), philox.wgsl, normal.wgsl, activation.wgsl and the
-// constants WG (workgroup size, a power of two), RED (values reduced at once, >= 2 K^2) and
-// RANK_RTOL_F32. K <= 8 columns (no Jacobian tangents: c = K).
+// constants WG (workgroup size, a power of two), RED (values reduced at once, >= 2 K^2),
+// RANK_RTOL_F32, Z_OFF and ALPHA. K <= 8 columns (no Jacobian tangents: c = K).
+//
+// Residual nets (hidden layers l = 2..L: z^l = z^{l-1} + ALPHA H^l): the forward pass needs
+// z^{l-1}, which is no longer H^{l-1}, so z lives in one n x K block at scratch offset Z_OFF
+// (NONE without residual layers), written by every hidden layer and updated in place (thread t
+// reads and writes only its own rows, and a residual layer's n_in = n_out). The backward pass
+// adds the skip path, delta^{l-1} = delta^l + ALPHA s sigma' (.) W^T delta^l, and the host folds
+// ALPHA^2 into the NTK factors of residual layers. ALPHA and Z_OFF are module constants because
+// they are the same for every dispatch of a problem.
 //
 // Every n x K block in `scratch` is column-major ([a * n + i]) as on the CPU. Thread t owns the
 // contiguous rows [t B, (t + 1) B), B = ceil(n / WG): consecutive elements of the flat Gaussian
@@ -29,7 +37,7 @@ struct Params {
     stride: u32,      // f32 words of scratch per network
     n_values: u32,
     obs_output: u32,
-    obs_ntk: u32,
+    residual: u32,    // 1 on a residual layer (l = 2..L of a residual net)
     off_ntk: u32,
     has_bias: u32,
     sqrt_cb: f32,
@@ -305,7 +313,15 @@ fn forward(net_local: u32, t: u32) {
                 scratch[base + params.h_off + a * n_out + i] = h;
             }
             if (params.out_off != NONE) {
-                let ad = act_eval(params.act, params.act_p, params.act_m, h);
+                var z = h;
+                if (Z_OFF != NONE) {
+                    let zi = base + Z_OFF + a * n_out + i;
+                    if (params.residual != 0u) {
+                        z = scratch[zi] + ALPHA * h;
+                    }
+                    scratch[zi] = z;
+                }
+                let ad = act_eval(params.act, params.act_p, params.act_m, z);
                 scratch[base + params.out_off + a * n_out + i] = ad.x;
                 scratch[base + params.dact_off + a * n_out + i] = ad.y;
             } else if (i == 0u && params.obs_output != 0u) {
@@ -489,15 +505,22 @@ fn backward(net_local: u32, t: u32) {
     }
     workgroupBarrier();
 
-    // W^T delta = G + A M; delta^{l-1} = s sigma' (.) W^T delta.
+    // W^T delta = G + A M; delta^{l-1} = (delta^l +) alpha s sigma' (.) W^T delta, where
+    // delta^l has n_out = n_in rows on a residual layer.
     let dprev = base + params.d_prev;
+    let res = params.residual != 0u;
+    let f = select(1.0, ALPHA, res) * params.scale;
     for (var j = j0; j < j1; j = j + 1u) {
         for (var a = 0u; a < k; a = a + 1u) {
             var v = scratch[gb + a * gstride + j];
             for (var c = 0u; c < k; c = c + 1u) {
                 v = v + scratch[ain + c * n_in + j] * mm[c * k + a];
             }
-            scratch[dprev + a * n_in + j] = params.scale * scratch[dact + a * n_in + j] * v;
+            var d = f * scratch[dact + a * n_in + j] * v;
+            if (res) {
+                d = d + scratch[dcur + a * n_out + j];
+            }
+            scratch[dprev + a * n_in + j] = d;
         }
     }
 }

@@ -10,12 +10,16 @@
 //! without bias, depth up to 16. ReLU nets are compared in distribution: an f32 pre-activation
 //! near 0 can land on the other side than in f64, which changes a live row and shifts every
 //! later stream index, so per-network values legitimately differ.
+//! Residual nets (α = 0.5, invsqrt-depth, inv-depth; z^l = z^{l-1} + α H^l on hidden layers
+//! 2..L) are held to the same per-network bound for tanh: the skip sum adds one f32 rounding per
+//! layer and the backward skip path δ^{l-1} = δ^l + ... adds one more, both ~6e-8 relative, far
+//! below what Σ⁺ already contributes. Residual ReLU nets are compared in distribution as above.
 //! Every test skips (prints SKIP and returns) when the machine has no GPU adapter.
 
 #![cfg(feature = "gpu")]
 
 use randnet_problem::{
-    Activation, Family, InputSpec, NetworkSpec, Observe, Parameterization, WeightLaw,
+    Activation, Family, InputSpec, NetworkSpec, Observe, Parameterization, Residual, WeightLaw,
 };
 use randnet_sampler::gpu::{GpuContext, GpuMatrixFree};
 use randnet_sampler::inputs::resolve_inputs;
@@ -34,6 +38,18 @@ fn problem(
     observe: Observe,
     seed: u64,
 ) -> Problem {
+    problem_res(act, hidden, k, cb, observe, seed, None)
+}
+
+fn problem_res(
+    act: &str,
+    hidden: Vec<usize>,
+    k: usize,
+    cb: f64,
+    observe: Observe,
+    seed: u64,
+    residual: Option<Residual>,
+) -> Problem {
     let n0 = 7;
     let spec = NetworkSpec::new(
         n0,
@@ -43,7 +59,7 @@ fn problem(
         None,
         cb,
         Parameterization::Ntk,
-        None,
+        residual,
         WeightLaw::Gaussian,
     )
     .unwrap();
@@ -83,8 +99,21 @@ fn check(act: &str, hidden: Vec<usize>, k: usize, cb: f64, observe: Observe) {
 
 /// Networks `start..start + 16`.
 fn check_at(start: u64, act: &str, hidden: Vec<usize>, k: usize, cb: f64, observe: Observe) {
+    check_res(start, act, hidden, k, cb, observe, None);
+}
+
+/// Networks `start..start + 16` of a net with skip connections `residual`.
+fn check_res(
+    start: u64,
+    act: &str,
+    hidden: Vec<usize>,
+    k: usize,
+    cb: f64,
+    observe: Observe,
+    residual: Option<Residual>,
+) {
     let Some(ctx) = ctx() else { return };
-    let p = problem(act, hidden.clone(), k, cb, observe, 20261123);
+    let p = problem_res(act, hidden.clone(), k, cb, observe, 20261123, residual);
     let count = 16usize;
     let names = p.names();
     let d = names.len();
@@ -99,14 +128,16 @@ fn check_at(start: u64, act: &str, hidden: Vec<usize>, k: usize, cb: f64, observ
             let err = (g - c).abs() / scale;
             assert!(
                 err <= RTOL,
-                "{act} {hidden:?} K={k} cb={cb}: network {} {name}: gpu {g} cpu {c} \
+                "{act} {hidden:?} K={k} cb={cb} residual {residual:?}: network {} {name}: gpu {g} cpu {c} \
                  (relative error {err:.2e} > {RTOL:e})",
                 start + i as u64
             );
             worst = worst.max(err);
         }
     }
-    eprintln!("{act} {hidden:?} K={k} cb={cb}: worst relative error {worst:.2e}");
+    eprintln!(
+        "{act} {hidden:?} K={k} cb={cb} residual {residual:?}: worst relative error {worst:.2e}"
+    );
 }
 
 #[test]
@@ -192,9 +223,12 @@ fn unsupported_observables_are_refused() {
 /// means and variances of every observable are compared: |Δ| <= 4.5 combined standard errors.
 #[test]
 fn relu_matches_cpu_twin_in_distribution() {
+    relu_in_distribution(vec![37, 37, 37], 0.05, None, 4000);
+}
+
+fn relu_in_distribution(hidden: Vec<usize>, cb: f64, residual: Option<Residual>, count: usize) {
     let Some(ctx) = ctx() else { return };
-    let p = problem("relu", vec![37, 37, 37], 2, 0.05, OUT_NTK, 7);
-    let count = 4000;
+    let p = problem_res("relu", hidden, 2, cb, OUT_NTK, 7, residual);
     let names = p.names();
     let d = names.len();
     let cpu = cpu_values(&p, 0, count);
@@ -207,7 +241,10 @@ fn relu_matches_cpu_twin_in_distribution() {
             same += 1;
         }
     }
-    eprintln!("relu: {same} of {} values agree per network", count * d);
+    eprintln!(
+        "relu {residual:?}: {same} of {} values agree per network",
+        count * d
+    );
     let n = count as f64;
     for (v, name) in names.iter().enumerate() {
         let col = |x: &[f64]| -> Vec<f64> { (0..count).map(|i| x[i * d + v]).collect() };
@@ -233,4 +270,86 @@ fn relu_matches_cpu_twin_in_distribution() {
         "only {same} of {} ReLU values agree",
         count * d
     );
+}
+
+const RESIDUALS: [Residual; 3] = [
+    Residual::Alpha(0.5),
+    Residual::InvSqrtDepth,
+    Residual::InvDepth,
+];
+
+/// Residual tanh nets per network: every residual rule, K = 1..4, with and without biases, output
+/// and NTK together.
+#[test]
+fn residual_tanh_matches_cpu_twin() {
+    for res in RESIDUALS {
+        for k in 1..=4 {
+            for cb in [0.0, 0.1] {
+                check_res(5, "tanh", vec![37; 5], k, cb, OUT_NTK, Some(res));
+            }
+        }
+    }
+}
+
+/// Deep residual nets (where α = 1/√L keeps the skip sum of order one) and a width above the
+/// workgroup size, each observable alone too.
+#[test]
+fn residual_deep_and_single_observables() {
+    check_res(
+        5,
+        "tanh",
+        vec![37; 16],
+        2,
+        0.05,
+        OUT_NTK,
+        Some(Residual::InvSqrtDepth),
+    );
+    check_res(
+        5,
+        "erf",
+        vec![100; 6],
+        3,
+        0.0,
+        OUT_NTK,
+        Some(Residual::InvDepth),
+    );
+    let output = Observe::NONE.with(Family::Output);
+    let ntk = Observe::NONE.with(Family::Ntk);
+    check_res(
+        5,
+        "tanh",
+        vec![100; 3],
+        2,
+        0.1,
+        output,
+        Some(Residual::Alpha(0.5)),
+    );
+    check_res(
+        5,
+        "tanh",
+        vec![100; 3],
+        3,
+        0.0,
+        ntk,
+        Some(Residual::Alpha(0.5)),
+    );
+    // Depth 1 has no residual layer: the plain net.
+    check_res(
+        5,
+        "tanh",
+        vec![37],
+        2,
+        0.1,
+        OUT_NTK,
+        Some(Residual::Alpha(0.5)),
+    );
+}
+
+/// Residual ReLU nets in distribution (see `relu_matches_cpu_twin_in_distribution`), with and
+/// without biases, for every residual rule.
+#[test]
+fn residual_relu_matches_cpu_twin_in_distribution() {
+    for (res, cb) in RESIDUALS.into_iter().zip([0.0, 0.05, 0.1]) {
+        relu_in_distribution(vec![37; 4], cb, Some(res), 2000);
+    }
 }

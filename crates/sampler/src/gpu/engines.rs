@@ -81,7 +81,7 @@ impl Engine for MatrixFreeGpu {
         POINTWISE
     }
 
-    /// Gaussian, non-residual nets with 1..=8 inputs, output and NTK only; under `--method auto`
+    /// Gaussian nets (residual or not) with 1..=8 inputs, output and NTK only; under `--method auto`
     /// only with `--backend auto` where the matrix-free engines pay. Its model: config A's
     /// measured rate scaled by matrix-free work units.
     fn supports(&self, problem: &Problem, request: &Request, env: &Env) -> Result<Cost, String> {
@@ -98,11 +98,6 @@ impl Engine for MatrixFreeGpu {
             || problem.observe.needs(Primitive::Sqnorm)
         {
             return Err(format!("{gpu_only}: only the output and ntk observables are implemented (not sqnorm, jacobian); use --backend cpu"));
-        }
-        if (1..=spec.depth() + 1).any(|l| spec.is_residual_layer(l)) {
-            return Err(format!(
-                "{gpu_only}: residual networks are not implemented; use --backend cpu"
-            ));
         }
         if !(1..=8).contains(&problem.inputs.len()) {
             return Err(format!("{gpu_only}: needs 1..=8 inputs; use --backend cpu"));

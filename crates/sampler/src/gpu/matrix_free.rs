@@ -10,8 +10,9 @@
 //! ([`crate::stream::network_key`], computed here per chunk and passed in the parameters) and
 //! the kernel forms word c0 as `net_start + workgroup id` in 32 bits.
 //!
-//! Scope: Gaussian weights, K <= 8 inputs, observables output and NTK; sqnorm, Jacobian norms
-//! and residual networks are [`SamplerError::Unsupported`].
+//! Scope: Gaussian weights, K <= 8 inputs, observables output and NTK, residual nets (z^l kept
+//! in one block updated in place; the skip path in the backward pass, α² in the NTK factors);
+//! sqnorm and Jacobian norms are [`SamplerError::Unsupported`].
 
 use super::context::GpuContext;
 use super::dense::{act_code, LOOP_BUDGET, PARAMS_BYTES};
@@ -44,10 +45,14 @@ pub const RANK_RTOL_F32: f32 = 1e-6;
 /// on a matrix that needs more sweeps, and CPU values do not change.
 pub const MAX_SWEEPS_F32: u32 = 16;
 
-/// The WGSL module of the matrix-free kernel for workgroup size `wg` and reduction width `red`.
-pub(crate) fn mf_source(wg: u32, red: u32) -> String {
+/// The WGSL module of the matrix-free kernel for workgroup size `wg`, reduction width `red`, the
+/// scratch offset `z_off` of the z block ([`NONE`] without residual layers) and the residual
+/// branch factor `alpha` (1 without).
+pub(crate) fn mf_source(wg: u32, red: u32, z_off: u32, alpha: f32) -> String {
+    // `{:e}` prints the shortest decimal that reads back as the same f32, so ALPHA is exact.
     let header = format!(
-        "const WG: u32 = {wg}u;\nconst RED: u32 = {red}u;\nconst RANK_RTOL_F32: f32 = {RANK_RTOL_F32:e};"
+        "const WG: u32 = {wg}u;\nconst RED: u32 = {red}u;\nconst RANK_RTOL_F32: f32 = {RANK_RTOL_F32:e};\n\
+         const Z_OFF: u32 = {z_off}u;\nconst ALPHA: f32 = {alpha:e};"
     );
     module_source(&[&header, PHILOX, NORMAL, ACTIVATION, REDUCE, MATRIX_FREE])
 }
@@ -71,7 +76,8 @@ struct MfParams {
     stride: u32,
     n_values: u32,
     obs_output: u32,
-    obs_ntk: u32,
+    /// 1 on a residual layer (l = 2..L of a residual net).
+    residual: u32,
     off_ntk: u32,
     has_bias: u32,
     sqrt_cb: f32,
@@ -136,9 +142,9 @@ impl GpuMatrixFree {
             ));
         }
         let depth = spec.depth();
-        if (1..=depth + 1).any(|l| spec.is_residual_layer(l)) {
-            return Err(unsupported("residual networks are not implemented"));
-        }
+        let residual = (1..=depth + 1).any(|l| spec.is_residual_layer(l));
+        // The CPU twin's α: its f32 rounding is one more relative error of ~6e-8 per layer.
+        let alpha = spec.residual_alpha().unwrap_or(1.0);
         let k = problem.inputs.len();
         if k == 0 || k > 8 {
             return Err(unsupported("needs 1..=8 inputs"));
@@ -197,6 +203,14 @@ impl GpuMatrixFree {
                 off += k * k;
             }
         }
+        // z^l of the hidden layers, which all have one width in a residual net (validated).
+        let z_off = if residual {
+            let o = off as u32;
+            off += w[1] * k;
+            o
+        } else {
+            NONE
+        };
         let dsize = if ntk { nmax as usize * k } else { 0 };
         let d_off = [off, off + dsize];
         off += 2 * dsize;
@@ -249,7 +263,6 @@ impl GpuMatrixFree {
             stride: stride as u32,
             n_values: d as u32,
             obs_output: observe.needs(Primitive::Output) as u32,
-            obs_ntk: ntk as u32,
             off_ntk: off_ntk as u32,
             has_bias: (spec.cb > 0.0) as u32,
             sqrt_cb: spec.cb.sqrt() as f32,
@@ -270,6 +283,7 @@ impl GpuMatrixFree {
                 n_in: n_in as u32,
                 n_out: n_out as u32,
                 scale: (spec.cw / n_in as f64).sqrt() as f32,
+                residual: spec.is_residual_layer(l) as u32,
                 act: kind,
                 act_p: p,
                 act_m: m,
@@ -286,14 +300,21 @@ impl GpuMatrixFree {
             for l in (1..=depth + 1).rev() {
                 let (n_in, n_out) = (w[l - 1], w[l]);
                 let (wfac, bfac) = spec.ntk_factors(l);
+                // A residual layer's parameters enter through α: α² on its NTK term.
+                let branch2 = if spec.is_residual_layer(l) {
+                    alpha * alpha
+                } else {
+                    1.0
+                };
                 blocks.push(MfParams {
                     phase: if l == depth + 1 { 2 } else { 1 },
                     layer: l as u32,
                     n_in: n_in as u32,
                     n_out: n_out as u32,
                     scale: (spec.cw / n_in as f64).sqrt() as f32,
-                    wfac: wfac as f32,
-                    bfac: bfac as f32,
+                    residual: spec.is_residual_layer(l) as u32,
+                    wfac: (branch2 * wfac) as f32,
+                    bfac: (branch2 * bfac) as f32,
                     in_off: in_off[l - 1] as u32,
                     out_off: NONE,
                     dact_off: if l >= 2 { dact_off[l - 1] as u32 } else { NONE },
@@ -392,7 +413,7 @@ impl GpuMatrixFree {
                 },
             ],
         });
-        let source = mf_source(wg, red);
+        let source = mf_source(wg, red, z_off, alpha as f32);
         let pipeline = ctx.pipeline("matrix_free", &source, "mf_main", true)?;
         ctx.check()?;
         Ok(GpuMatrixFree {

@@ -273,7 +273,14 @@ mod tests {
                 "bench_fma",
                 crate::gpu::bench::bench_source(crate::gpu::bench::CeilingKind::Fma),
             ),
-            ("matrix_free", crate::gpu::matrix_free::mf_source(64, 18)),
+            (
+                "matrix_free",
+                crate::gpu::matrix_free::mf_source(64, 18, NONE, 1.0),
+            ),
+            (
+                "matrix_free residual",
+                crate::gpu::matrix_free::mf_source(64, 18, 1000, 0.57735026),
+            ),
         ];
         for (ct, kt) in [(1, 1), (4, 4), (8, 2)] {
             sources.push((
