@@ -14,6 +14,10 @@
 //! 2..L) are held to the same per-network bound for tanh: the skip sum adds one f32 rounding per
 //! layer and the backward skip path δ^{l-1} = δ^l + ... adds one more, both ~6e-8 relative, far
 //! below what Σ⁺ already contributes. Residual ReLU nets are compared in distribution as above.
+//! Jacobian norms (c = 2K columns: the K tangents J(x_a) u ride along every layer) are held to
+//! the same bound: they add columns to the same f32 Gram, Jacobi and Σ⁺ route and no new
+//! source of error beyond one f32 square root; layer 1's Σ^1, which then contains the
+//! per-network direction u, is factored on the host in f64 like the CPU's.
 //! Every test skips (prints SKIP and returns) when the machine has no GPU adapter.
 
 #![cfg(feature = "gpu")]
@@ -29,6 +33,7 @@ mod common;
 use common::ctx;
 
 const OUT_NTK: Observe = Observe::NONE.with(Family::Output).with(Family::Ntk);
+const JAC: Observe = OUT_NTK.with(Family::JacobianNorm);
 
 fn problem(
     act: &str,
@@ -112,13 +117,19 @@ fn check_res(
     observe: Observe,
     residual: Option<Residual>,
 ) {
-    let Some(ctx) = ctx() else { return };
     let p = problem_res(act, hidden.clone(), k, cb, observe, 20261123, residual);
+    let label = format!("{act} {hidden:?} K={k} cb={cb} residual {residual:?}");
+    check_problem(start, &p, &label);
+}
+
+/// Networks `start..start + 16` of `p`, per network.
+fn check_problem(start: u64, p: &Problem, label: &str) {
+    let Some(ctx) = ctx() else { return };
     let count = 16usize;
     let names = p.names();
     let d = names.len();
-    let cpu = cpu_values(&p, start, count);
-    let gpu = gpu_values(ctx, &p, start, count);
+    let cpu = cpu_values(p, start, count);
+    let gpu = gpu_values(ctx, p, start, count);
     let mut worst = 0.0f64;
     for (v, name) in names.iter().enumerate() {
         let rms = ((0..count).map(|i| cpu[i * d + v].powi(2)).sum::<f64>() / count as f64).sqrt();
@@ -128,16 +139,14 @@ fn check_res(
             let err = (g - c).abs() / scale;
             assert!(
                 err <= RTOL,
-                "{act} {hidden:?} K={k} cb={cb} residual {residual:?}: network {} {name}: gpu {g} cpu {c} \
+                "{label}: network {} {name}: gpu {g} cpu {c} \
                  (relative error {err:.2e} > {RTOL:e})",
                 start + i as u64
             );
             worst = worst.max(err);
         }
     }
-    eprintln!(
-        "{act} {hidden:?} K={k} cb={cb} residual {residual:?}: worst relative error {worst:.2e}"
-    );
+    eprintln!("{label}: worst relative error {worst:.2e}");
 }
 
 #[test]
@@ -205,14 +214,8 @@ fn unsupported_observables_are_refused() {
         GpuMatrixFree::new(ctx, &p),
         Err(SamplerError::Unsupported(_))
     ));
-    let p = problem(
-        "tanh",
-        vec![20],
-        2,
-        0.0,
-        OUT_NTK.with(Family::JacobianNorm),
-        1,
-    );
+    // Jacobian norms with K = 5 would need 10 columns (the kernel holds 8).
+    let p = problem("tanh", vec![20], 5, 0.0, JAC, 1);
     assert!(matches!(
         GpuMatrixFree::new(ctx, &p),
         Err(SamplerError::Unsupported(_))
@@ -223,12 +226,18 @@ fn unsupported_observables_are_refused() {
 /// means and variances of every observable are compared: |Δ| <= 4.5 combined standard errors.
 #[test]
 fn relu_matches_cpu_twin_in_distribution() {
-    relu_in_distribution(vec![37, 37, 37], 0.05, None, 4000);
+    relu_in_distribution(vec![37, 37, 37], 0.05, None, 4000, OUT_NTK);
 }
 
-fn relu_in_distribution(hidden: Vec<usize>, cb: f64, residual: Option<Residual>, count: usize) {
+fn relu_in_distribution(
+    hidden: Vec<usize>,
+    cb: f64,
+    residual: Option<Residual>,
+    count: usize,
+    observe: Observe,
+) {
     let Some(ctx) = ctx() else { return };
-    let p = problem_res("relu", hidden, 2, cb, OUT_NTK, 7, residual);
+    let p = problem_res("relu", hidden, 2, cb, observe, 7, residual);
     let names = p.names();
     let d = names.len();
     let cpu = cpu_values(&p, 0, count);
@@ -350,6 +359,48 @@ fn residual_deep_and_single_observables() {
 #[test]
 fn residual_relu_matches_cpu_twin_in_distribution() {
     for (res, cb) in RESIDUALS.into_iter().zip([0.0, 0.05, 0.1]) {
-        relu_in_distribution(vec![37; 4], cb, Some(res), 2000);
+        relu_in_distribution(vec![37; 4], cb, Some(res), 2000, OUT_NTK);
     }
+}
+
+/// Jacobian norms per network (tanh, erf): K = 1..4, with and without biases, plain and
+/// residual, with output and NTK and alone.
+#[test]
+fn jacobian_matches_cpu_twin() {
+    for k in 1..=4 {
+        for cb in [0.0, 0.1] {
+            check_res(5, "tanh", vec![37, 37, 37], k, cb, JAC, None);
+            check_res(5, "erf", vec![100, 37], k, cb, JAC, None);
+            for res in RESIDUALS {
+                check_res(5, "tanh", vec![37; 5], k, cb, JAC, Some(res));
+            }
+        }
+    }
+    let jac_only = Observe::NONE.with(Family::JacobianNorm);
+    check_res(5, "tanh", vec![100; 3], 3, 0.1, jac_only, None);
+    check_res(
+        5,
+        "tanh",
+        vec![37; 16],
+        2,
+        0.05,
+        JAC,
+        Some(Residual::InvSqrtDepth),
+    );
+    // Depth 0 (the readout alone) and three output units (the norm sums over all of them).
+    check_res(5, "tanh", vec![], 2, 0.1, JAC, None);
+    for hidden in [vec![], vec![37, 37]] {
+        let mut p = problem_res("tanh", hidden, 3, 0.1, JAC, 20261123, None);
+        p.spec.output_dim = 3;
+        p.validate().unwrap();
+        check_problem(5, &p, "tanh, 3 outputs");
+    }
+}
+
+/// Jacobian norms of ReLU nets, plain and residual, in distribution (see
+/// `relu_matches_cpu_twin_in_distribution`).
+#[test]
+fn jacobian_relu_matches_cpu_twin_in_distribution() {
+    relu_in_distribution(vec![37, 37, 37], 0.05, None, 2000, JAC);
+    relu_in_distribution(vec![37; 4], 0.0, Some(Residual::Alpha(0.5)), 2000, JAC);
 }
