@@ -167,6 +167,16 @@ fn chunk_straddling_2_pow_32() {
     let Some(ctx) = ctx() else { return };
     let start = (1u64 << 32) - 8;
     check_at(start, "tanh", vec![37, 37], 2, 0.1, OUT_NTK);
+    // With Jacobians the host draws each chunk's directions u and factors: two chunks here.
+    check_res(
+        start,
+        "tanh",
+        vec![37, 37],
+        2,
+        0.1,
+        JAC,
+        Some(Residual::Alpha(0.5)),
+    );
     let p = problem("tanh", vec![37, 37], 2, 0.1, OUT_NTK, 20261123);
     let d = p.n_values();
     let high = gpu_values(ctx, &p, 1 << 32, 8);
