@@ -6,15 +6,33 @@
 //
 // Prepended by the host (crates/sampler/src/gpu/matrix_free.rs): the generated prelude of shared
 // constants (gpu/wgsl_constants.rs), philox.wgsl, normal.wgsl, activation.wgsl and the
-// constants WG (workgroup size, a power of two), RED (values reduced at once, >= 2 K^2) and
-// RANK_RTOL_F32. K <= 8 columns (no Jacobian tangents: c = K).
+// constants WG (workgroup size, a power of two), RED (values reduced at once, >= the largest
+// reduction below), RANK_RTOL_F32, Z_OFF, ALPHA, C and OFF_JAC.
+//
+// Columns: C = K without Jacobians, C = 2K with them (the K inputs, then the K tangents
+// J(x_a) u), C <= 8 so that every C x C block fits the 64-entry arrays. Ŵ multiplies all C
+// columns (Gram, H, A M); the bias, sigma' and delta belong to the K inputs only. The tangents
+// of layer 1 all equal the per-network direction u, so Sigma^1 depends on the network: the host
+// draws u and factors Sigma^1 in f64 exactly as the CPU twin (as it does once for the shared
+// Sigma^1 without Jacobians, see gpu/matrix_free.rs) and passes rank and S per network in
+// `l1fac` (1 + C^2 words each); the GPU never needs u itself (layer 1's backward step uses only
+// the inputs' Gram matrix). OFF_JAC is the Jacobian norms' first value (NONE without them): the
+// readout sums the squared tangent rows over the workgroup.
+//
+// Residual nets (hidden layers l = 2..L: z^l = z^{l-1} + ALPHA H^l): the forward pass needs
+// z^{l-1}, which is no longer H^{l-1}, so z lives in one n x K block at scratch offset Z_OFF
+// (NONE without residual layers), written by every hidden layer and updated in place (thread t
+// reads and writes only its own rows, and a residual layer's n_in = n_out). The backward pass
+// adds the skip path, delta^{l-1} = delta^l + ALPHA s sigma' (.) W^T delta^l, and the host folds
+// ALPHA^2 into the NTK factors of residual layers. ALPHA and Z_OFF are module constants because
+// they are the same for every dispatch of a problem.
 //
 // Every n x K block in `scratch` is column-major ([a * n + i]) as on the CPU. Thread t owns the
 // contiguous rows [t B, (t + 1) B), B = ceil(n / WG): consecutive elements of the flat Gaussian
 // streams then share Philox blocks (a 4-value cache per stream column), and the live-row ranks
 // of the backward pass are a workgroup exclusive scan of per-thread counts, in row order.
 // Sums over rows are per-thread partial sums, then tree reductions in workgroup memory (f32).
-// The K x K eigendecompositions (cyclic Jacobi, as linalg::sym_eigen) run on thread 0.
+// The C x C and K x K eigendecompositions (cyclic Jacobi, as linalg::sym_eigen) run on thread 0.
 
 struct Params {
     key: vec2<u32>,   // Philox key of every network of the chunk (host: stream::network_key)
@@ -29,7 +47,7 @@ struct Params {
     stride: u32,      // f32 words of scratch per network
     n_values: u32,
     obs_output: u32,
-    obs_ntk: u32,
+    residual: u32,    // 1 on a residual layer (l = 2..L of a residual net)
     off_ntk: u32,
     has_bias: u32,
     sqrt_cb: f32,
@@ -54,14 +72,15 @@ struct Params {
 // gpu/matrix_free.rs) come from the generated prelude (crates/sampler/src/gpu/wgsl_constants.rs).
 
 @group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> l1fac: array<f32>;         // [net * (1 + C^2) + x]
 @group(0) @binding(2) var<storage, read> inputs: array<f32>;        // [a * n0 + j]
 @group(0) @binding(3) var<storage, read_write> scratch: array<f32>;
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;     // [net * n_values + v]
 
 var<workgroup> scan: array<u32, WG>;
-var<workgroup> fac: array<f32, 64>;    // square-root factor, rank x K, [m * K + c]
-var<workgroup> pinvw: array<f32, 64>;  // pseudo-inverse, K x K
-var<workgroup> cmat: array<f32, 64>;   // H^T Delta, [c * K + a]
+var<workgroup> fac: array<f32, 64>;    // square-root factor, rank x n, [m * n + c]
+var<workgroup> pinvw: array<f32, 64>;  // pseudo-inverse, C x C
+var<workgroup> cmat: array<f32, 64>;   // H^T Delta (C x K), [c * K + a]
 var<workgroup> mm: array<f32, 64>;     // M = s Sigma+ (C - R), [c * K + a]
 var<workgroup> gbias: array<f32, 8>;   // the bias row of G~
 var<workgroup> info: array<u32, 4>;    // [0]: rank
@@ -211,6 +230,7 @@ fn forward(net_local: u32, t: u32) {
     let j1 = min(j0 + bi, n_in);
 
     if (l == 1u) {
+        // Only the K input columns: the tangent columns u of A^0 are never read here.
         for (var j = j0; j < j1; j = j + 1u) {
             for (var a = 0u; a < k; a = a + 1u) {
                 scratch[ain + a * n_in + j] = inputs[a * n_in + j];
@@ -228,17 +248,26 @@ fn forward(net_local: u32, t: u32) {
             for (var x = 0u; x < k * k; x = x + 1u) {
                 scratch[base + params.aa_off + x] = inputs[ho + x];
             }
-            let r = u32(inputs[ho + k * k]);
-            for (var x = 0u; x < r * k; x = x + 1u) {
-                fac[x] = inputs[ho + k * k + 1u + x];
+            if (OFF_JAC == NONE) {
+                let r = u32(inputs[ho + k * k]);
+                for (var x = 0u; x < r * k; x = x + 1u) {
+                    fac[x] = inputs[ho + k * k + 1u + x];
+                }
+                info[0] = r;
+            } else {
+                let lo = net_local * (1u + C * C);
+                let r = u32(l1fac[lo]);
+                for (var x = 0u; x < r * C; x = x + 1u) {
+                    fac[x] = l1fac[lo + 1u + x];
+                }
+                info[0] = r;
             }
-            info[0] = r;
         }
     } else {
-    // Gram matrix A^T A: K (K + 1) / 2 partial dot products, reduced over the workgroup.
+    // Gram matrix A^T A: C (C + 1) / 2 partial dot products, reduced over the workgroup.
     var p = 0u;
-    for (var a = 0u; a < k; a = a + 1u) {
-        for (var b = a; b < k; b = b + 1u) {
+    for (var a = 0u; a < C; a = a + 1u) {
+        for (var b = a; b < C; b = b + 1u) {
             var s = 0.0;
             for (var j = j0; j < j1; j = j + 1u) {
                 s = s + scratch[ain + a * n_in + j] * scratch[ain + b * n_in + j];
@@ -253,21 +282,24 @@ fn forward(net_local: u32, t: u32) {
         let scale2 = params.scale * params.scale;
         let cb = params.sqrt_cb * params.sqrt_cb;
         var q = 0u;
-        for (var a = 0u; a < k; a = a + 1u) {
-            for (var b = a; b < k; b = b + 1u) {
+        for (var a = 0u; a < C; a = a + 1u) {
+            for (var b = a; b < C; b = b + 1u) {
                 let g = red[q * WG];
-                scratch[base + params.aa_off + a * k + b] = g;
-                scratch[base + params.aa_off + b * k + a] = g;
-                let sv = scale2 * g + cb;
-                sig[a * k + b] = sv;
-                sig[b * k + a] = sv;
+                if (b < k) {
+                    scratch[base + params.aa_off + a * k + b] = g;
+                    scratch[base + params.aa_off + b * k + a] = g;
+                }
+                // The bias enters the input columns only.
+                let sv = scale2 * g + select(0.0, cb, b < k);
+                sig[a * C + b] = sv;
+                sig[b * C + a] = sv;
                 q = q + 1u;
             }
         }
         let keep = params.pinv_off != NONE;
-        info[0] = psd_factor(&sig, k, keep);
+        info[0] = psd_factor(&sig, C, keep);
         if (keep) {
-            for (var i = 0u; i < k * k; i = i + 1u) {
+            for (var i = 0u; i < C * C; i = i + 1u) {
                 scratch[base + params.pinv_off + i] = pinvw[i];
             }
         }
@@ -284,9 +316,11 @@ fn forward(net_local: u32, t: u32) {
     var cidx: array<u32, 8>;
     var cval: array<vec4<f32>, 8>;
     for (var m = 0u; m < 8u; m = m + 1u) { cidx[m] = NONE; }
+    var jsum: array<f32, 4>;
+    for (var a = 0u; a < 4u; a = a + 1u) { jsum[a] = 0.0; }
     for (var i = i0; i < i1; i = i + 1u) {
         var hv: array<f32, 8>;
-        for (var c = 0u; c < k; c = c + 1u) { hv[c] = 0.0; }
+        for (var c = 0u; c < C; c = c + 1u) { hv[c] = 0.0; }
         for (var m = 0u; m < r; m = m + 1u) {
             let e = m * n_out + i;
             let blk = e >> 2u;
@@ -295,21 +329,54 @@ fn forward(net_local: u32, t: u32) {
                 cval[m] = normals4(philox4x32_10(vec4<u32>(net, tag5, 0u, blk), key));
             }
             let z = cval[m][e & 3u];
-            for (var c = 0u; c < k; c = c + 1u) {
-                hv[c] = hv[c] + fac[m * k + c] * z;
+            for (var c = 0u; c < C; c = c + 1u) {
+                hv[c] = hv[c] + fac[m * C + c] * z;
             }
         }
-        for (var a = 0u; a < k; a = a + 1u) {
-            let h = hv[a];
+        // z^l = H (+ z^{l-1} on a residual layer, tangents included).
+        var zv: array<f32, 8>;
+        for (var c = 0u; c < C; c = c + 1u) {
+            let h = hv[c];
             if (params.h_off != NONE) {
-                scratch[base + params.h_off + a * n_out + i] = h;
+                scratch[base + params.h_off + c * n_out + i] = h;
             }
+            var z = h;
+            if (params.out_off != NONE && Z_OFF != NONE) {
+                let zi = base + Z_OFF + c * n_out + i;
+                if (params.residual != 0u) {
+                    z = scratch[zi] + ALPHA * h;
+                }
+                scratch[zi] = z;
+            }
+            zv[c] = z;
+        }
+        for (var a = 0u; a < k; a = a + 1u) {
             if (params.out_off != NONE) {
-                let ad = act_eval(params.act, params.act_p, params.act_m, h);
+                // a^l = sigma(z^l), da^l = sigma'(z^l) (.) dz^l.
+                let ad = act_eval(params.act, params.act_p, params.act_m, zv[a]);
                 scratch[base + params.out_off + a * n_out + i] = ad.x;
                 scratch[base + params.dact_off + a * n_out + i] = ad.y;
-            } else if (i == 0u && params.obs_output != 0u) {
-                out[outb + a] = h;
+                if (C > k) {
+                    scratch[base + params.out_off + (k + a) * n_out + i] = ad.y * zv[k + a];
+                }
+            } else {
+                if (i == 0u && params.obs_output != 0u) {
+                    out[outb + a] = zv[a];
+                }
+                if (C > k) {
+                    jsum[a] = jsum[a] + zv[k + a] * zv[k + a];
+                }
+            }
+        }
+    }
+    // The readout's Jacobian norms ||J(x_a) u|| = ||dz^{L+1}_a|| over all n_out output units.
+    if (params.out_off == NONE && OFF_JAC != NONE) {
+        workgroupBarrier();
+        for (var a = 0u; a < k; a = a + 1u) { red[a * WG + t] = jsum[a]; }
+        wg_reduce(t, k);
+        if (t == 0u) {
+            for (var a = 0u; a < k; a = a + 1u) {
+                out[outb + OFF_JAC + a] = sqrt(red[a * WG]);
             }
         }
     }
@@ -330,11 +397,12 @@ fn backward(net_local: u32, t: u32) {
     let dcur = base + params.d_cur;
     let hb = base + params.h_off;
 
-    // Delta^T Delta (K x K) and C = H^T Delta (K x K) over the rows of delta.
+    // Delta^T Delta (K x K) and C = H^T Delta (C x K) over the rows of delta.
     let br = block_len(rows);
     let i0 = min(t * br, rows);
     let i1 = min(i0 + br, rows);
-    for (var x = 0u; x < 2u * k * k; x = x + 1u) { red[x * WG + t] = 0.0; }
+    let nred = k * k + C * k;
+    for (var x = 0u; x < nred; x = x + 1u) { red[x * WG + t] = 0.0; }
     for (var i = i0; i < i1; i = i + 1u) {
         for (var a = 0u; a < k; a = a + 1u) {
             var da = 1.0;
@@ -345,18 +413,20 @@ fn backward(net_local: u32, t: u32) {
                 red[(a * k + b) * WG + t] = red[(a * k + b) * WG + t] + da * db;
             }
             if (l > 1u) {
-                for (var c = 0u; c < k; c = c + 1u) {
+                for (var c = 0u; c < C; c = c + 1u) {
                     let x = k * k + c * k + a;
                     red[x * WG + t] = red[x * WG + t] + scratch[hb + c * n_out + i] * da;
                 }
             }
         }
     }
-    wg_reduce(t, 2u * k * k);
+    wg_reduce(t, nred);
     if (t == 0u) {
         var dd: array<f32, 64>;
         for (var x = 0u; x < k * k; x = x + 1u) {
             dd[x] = red[x * WG];
+        }
+        for (var x = 0u; x < C * k; x = x + 1u) {
             cmat[x] = red[(k * k + x) * WG];
         }
         var p = 0u;
@@ -375,7 +445,7 @@ fn backward(net_local: u32, t: u32) {
         }
         if (l > 1u) {
             info[0] = psd_factor(&dd, k, false);
-            for (var x = 0u; x < k * k; x = x + 1u) {
+            for (var x = 0u; x < C * C; x = x + 1u) {
                 pinvw[x] = scratch[base + params.pinv_off + x];
             }
         }
@@ -396,7 +466,10 @@ fn backward(net_local: u32, t: u32) {
     for (var j = j0; j < j1; j = j + 1u) {
         var live = false;
         for (var a = 0u; a < k; a = a + 1u) {
-            live = live || scratch[ain + a * n_in + j] != 0.0 || scratch[dact + a * n_in + j] != 0.0;
+            live = live || scratch[dact + a * n_in + j] != 0.0;
+        }
+        for (var c = 0u; c < C; c = c + 1u) {
+            live = live || scratch[ain + c * n_in + j] != 0.0;
         }
         cnt = cnt + select(0u, 1u, live);
     }
@@ -420,12 +493,15 @@ fn backward(net_local: u32, t: u32) {
     var cval: array<vec4<f32>, 8>;
     for (var m = 0u; m < 8u; m = m + 1u) { cidx[m] = NONE; }
     var rpart: array<f32, 64>;
-    for (var x = 0u; x < k * k; x = x + 1u) { rpart[x] = 0.0; }
+    for (var x = 0u; x < C * k; x = x + 1u) { rpart[x] = 0.0; }
     var rk = scan[t] - cnt;
     for (var j = j0; j < j1; j = j + 1u) {
         var live = false;
         for (var a = 0u; a < k; a = a + 1u) {
-            live = live || scratch[ain + a * n_in + j] != 0.0 || scratch[dact + a * n_in + j] != 0.0;
+            live = live || scratch[dact + a * n_in + j] != 0.0;
+        }
+        for (var c = 0u; c < C; c = c + 1u) {
+            live = live || scratch[ain + c * n_in + j] != 0.0;
         }
         var g: array<f32, 8>;
         for (var a = 0u; a < k; a = a + 1u) { g[a] = 0.0; }
@@ -447,7 +523,7 @@ fn backward(net_local: u32, t: u32) {
         for (var a = 0u; a < k; a = a + 1u) {
             scratch[gb + a * gstride + j] = g[a];
         }
-        for (var c = 0u; c < k; c = c + 1u) {
+        for (var c = 0u; c < C; c = c + 1u) {
             let x = scratch[ain + c * n_in + j];
             for (var a = 0u; a < k; a = a + 1u) {
                 rpart[c * k + a] = rpart[c * k + a] + x * g[a];
@@ -466,22 +542,26 @@ fn backward(net_local: u32, t: u32) {
             }
         }
     }
-    for (var x = 0u; x < k * k; x = x + 1u) { red[x * WG + t] = rpart[x]; }
-    wg_reduce(t, k * k);
+    for (var x = 0u; x < C * k; x = x + 1u) { red[x * WG + t] = rpart[x]; }
+    wg_reduce(t, C * k);
     if (t == 0u) {
-        // R = s A^T G + sqrt(C_b) e_in g_bias^T; M = s Sigma+ (C - R).
+        // R = s A^T G + sqrt(C_b) e_in g_bias^T (the bias on the input columns only);
+        // M = s Sigma+ (C - R).
         var dr: array<f32, 64>;
-        for (var c = 0u; c < k; c = c + 1u) {
+        for (var c = 0u; c < C; c = c + 1u) {
             for (var a = 0u; a < k; a = a + 1u) {
-                let rv = params.scale * red[(c * k + a) * WG] + params.sqrt_cb * gbias[a];
+                var rv = params.scale * red[(c * k + a) * WG];
+                if (c < k) {
+                    rv = rv + params.sqrt_cb * gbias[a];
+                }
                 dr[c * k + a] = cmat[c * k + a] - rv;
             }
         }
-        for (var c = 0u; c < k; c = c + 1u) {
+        for (var c = 0u; c < C; c = c + 1u) {
             for (var a = 0u; a < k; a = a + 1u) {
                 var v = 0.0;
-                for (var e = 0u; e < k; e = e + 1u) {
-                    v = v + pinvw[c * k + e] * dr[e * k + a];
+                for (var e = 0u; e < C; e = e + 1u) {
+                    v = v + pinvw[c * C + e] * dr[e * k + a];
                 }
                 mm[c * k + a] = params.scale * v;
             }
@@ -489,15 +569,22 @@ fn backward(net_local: u32, t: u32) {
     }
     workgroupBarrier();
 
-    // W^T delta = G + A M; delta^{l-1} = s sigma' (.) W^T delta.
+    // W^T delta = G + A M; delta^{l-1} = (delta^l +) alpha s sigma' (.) W^T delta, where
+    // delta^l has n_out = n_in rows on a residual layer.
     let dprev = base + params.d_prev;
+    let res = params.residual != 0u;
+    let f = select(1.0, ALPHA, res) * params.scale;
     for (var j = j0; j < j1; j = j + 1u) {
         for (var a = 0u; a < k; a = a + 1u) {
             var v = scratch[gb + a * gstride + j];
-            for (var c = 0u; c < k; c = c + 1u) {
+            for (var c = 0u; c < C; c = c + 1u) {
                 v = v + scratch[ain + c * n_in + j] * mm[c * k + a];
             }
-            scratch[dprev + a * n_in + j] = params.scale * scratch[dact + a * n_in + j] * v;
+            var d = f * scratch[dact + a * n_in + j] * v;
+            if (res) {
+                d = d + scratch[dcur + a * n_out + j];
+            }
+            scratch[dprev + a * n_in + j] = d;
         }
     }
 }

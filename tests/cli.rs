@@ -364,8 +364,19 @@ fn unknown_adapter_is_a_clean_error() {
 /// `--backend gpu --method matrix-free` draws the same networks as the CPU matrix-free engine
 /// (same stream, f32 vs f64): estimates agree to 1e-4 of each statistic's scale on a tanh net
 /// (no exact-zero derivatives, so both engines see the same ranks and live rows; docs/gpu.md).
+/// Plain, and residual with Jacobian norms (the planner offers the GPU engine for both).
 #[test]
 fn gpu_matrix_free_matches_cpu_matrix_free() {
+    gpu_matrix_free_case(&["--observe", "output,ntk"]);
+    gpu_matrix_free_case(&[
+        "--observe",
+        "output,ntk,jacobian",
+        "--residual",
+        "invsqrt-depth",
+    ]);
+}
+
+fn gpu_matrix_free_case(extra: &[&str]) {
     let base = [
         "sample",
         "--input-dim",
@@ -382,8 +393,6 @@ fn gpu_matrix_free_matches_cpu_matrix_free() {
         "3",
         "--networks",
         "1500",
-        "--observe",
-        "output,ntk",
         "--method",
         "matrix-free",
         "--format",
@@ -391,7 +400,7 @@ fn gpu_matrix_free_matches_cpu_matrix_free() {
         "--seed",
         "4",
     ];
-    let g = randnet(&[&base[..], &["--backend", "gpu"]].concat());
+    let g = randnet(&[&base[..], extra, &["--backend", "gpu"]].concat());
     if !g.status.success() {
         let err = String::from_utf8_lossy(&g.stderr);
         assert!(err.contains("no GPU adapter"), "unexpected failure: {err}");
@@ -399,7 +408,9 @@ fn gpu_matrix_free_matches_cpu_matrix_free() {
         return;
     }
     let g = json(&g);
-    let c = json(&randnet(&[&base[..], &["--backend", "cpu"]].concat()));
+    let c = json(&randnet(
+        &[&base[..], extra, &["--backend", "cpu"]].concat(),
+    ));
     assert_eq!(
         (g["backend"].as_str(), g["method"].as_str()),
         (Some("gpu"), Some("matrix-free"))

@@ -10,12 +10,20 @@
 //! without bias, depth up to 16. ReLU nets are compared in distribution: an f32 pre-activation
 //! near 0 can land on the other side than in f64, which changes a live row and shifts every
 //! later stream index, so per-network values legitimately differ.
+//! Residual nets (α = 0.5, invsqrt-depth, inv-depth; z^l = z^{l-1} + α H^l on hidden layers
+//! 2..L) are held to the same per-network bound for tanh: the skip sum adds one f32 rounding per
+//! layer and the backward skip path δ^{l-1} = δ^l + ... adds one more, both ~6e-8 relative, far
+//! below what Σ⁺ already contributes. Residual ReLU nets are compared in distribution as above.
+//! Jacobian norms (c = 2K columns: the K tangents J(x_a) u ride along every layer) are held to
+//! the same bound: they add columns to the same f32 Gram, Jacobi and Σ⁺ route and no new
+//! source of error beyond one f32 square root; layer 1's Σ^1, which then contains the
+//! per-network direction u, is factored on the host in f64 like the CPU's.
 //! Every test skips (prints SKIP and returns) when the machine has no GPU adapter.
 
 #![cfg(feature = "gpu")]
 
 use randnet_problem::{
-    Activation, Family, InputSpec, NetworkSpec, Observe, Parameterization, WeightLaw,
+    Activation, Family, InputSpec, NetworkSpec, Observe, Parameterization, Residual, WeightLaw,
 };
 use randnet_sampler::gpu::{GpuContext, GpuMatrixFree};
 use randnet_sampler::inputs::resolve_inputs;
@@ -25,6 +33,7 @@ mod common;
 use common::ctx;
 
 const OUT_NTK: Observe = Observe::NONE.with(Family::Output).with(Family::Ntk);
+const JAC: Observe = OUT_NTK.with(Family::JacobianNorm);
 
 fn problem(
     act: &str,
@@ -33,6 +42,18 @@ fn problem(
     cb: f64,
     observe: Observe,
     seed: u64,
+) -> Problem {
+    problem_res(act, hidden, k, cb, observe, seed, None)
+}
+
+fn problem_res(
+    act: &str,
+    hidden: Vec<usize>,
+    k: usize,
+    cb: f64,
+    observe: Observe,
+    seed: u64,
+    residual: Option<Residual>,
 ) -> Problem {
     let n0 = 7;
     let spec = NetworkSpec::new(
@@ -43,7 +64,7 @@ fn problem(
         None,
         cb,
         Parameterization::Ntk,
-        None,
+        residual,
         WeightLaw::Gaussian,
     )
     .unwrap();
@@ -83,13 +104,32 @@ fn check(act: &str, hidden: Vec<usize>, k: usize, cb: f64, observe: Observe) {
 
 /// Networks `start..start + 16`.
 fn check_at(start: u64, act: &str, hidden: Vec<usize>, k: usize, cb: f64, observe: Observe) {
+    check_res(start, act, hidden, k, cb, observe, None);
+}
+
+/// Networks `start..start + 16` of a net with skip connections `residual`.
+fn check_res(
+    start: u64,
+    act: &str,
+    hidden: Vec<usize>,
+    k: usize,
+    cb: f64,
+    observe: Observe,
+    residual: Option<Residual>,
+) {
+    let p = problem_res(act, hidden.clone(), k, cb, observe, 20261123, residual);
+    let label = format!("{act} {hidden:?} K={k} cb={cb} residual {residual:?}");
+    check_problem(start, &p, &label);
+}
+
+/// Networks `start..start + 16` of `p`, per network.
+fn check_problem(start: u64, p: &Problem, label: &str) {
     let Some(ctx) = ctx() else { return };
-    let p = problem(act, hidden.clone(), k, cb, observe, 20261123);
     let count = 16usize;
     let names = p.names();
     let d = names.len();
-    let cpu = cpu_values(&p, start, count);
-    let gpu = gpu_values(ctx, &p, start, count);
+    let cpu = cpu_values(p, start, count);
+    let gpu = gpu_values(ctx, p, start, count);
     let mut worst = 0.0f64;
     for (v, name) in names.iter().enumerate() {
         let rms = ((0..count).map(|i| cpu[i * d + v].powi(2)).sum::<f64>() / count as f64).sqrt();
@@ -99,14 +139,14 @@ fn check_at(start: u64, act: &str, hidden: Vec<usize>, k: usize, cb: f64, observ
             let err = (g - c).abs() / scale;
             assert!(
                 err <= RTOL,
-                "{act} {hidden:?} K={k} cb={cb}: network {} {name}: gpu {g} cpu {c} \
+                "{label}: network {} {name}: gpu {g} cpu {c} \
                  (relative error {err:.2e} > {RTOL:e})",
                 start + i as u64
             );
             worst = worst.max(err);
         }
     }
-    eprintln!("{act} {hidden:?} K={k} cb={cb}: worst relative error {worst:.2e}");
+    eprintln!("{label}: worst relative error {worst:.2e}");
 }
 
 #[test]
@@ -127,6 +167,16 @@ fn chunk_straddling_2_pow_32() {
     let Some(ctx) = ctx() else { return };
     let start = (1u64 << 32) - 8;
     check_at(start, "tanh", vec![37, 37], 2, 0.1, OUT_NTK);
+    // With Jacobians the host draws each chunk's directions u and factors: two chunks here.
+    check_res(
+        start,
+        "tanh",
+        vec![37, 37],
+        2,
+        0.1,
+        JAC,
+        Some(Residual::Alpha(0.5)),
+    );
     let p = problem("tanh", vec![37, 37], 2, 0.1, OUT_NTK, 20261123);
     let d = p.n_values();
     let high = gpu_values(ctx, &p, 1 << 32, 8);
@@ -174,14 +224,8 @@ fn unsupported_observables_are_refused() {
         GpuMatrixFree::new(ctx, &p),
         Err(SamplerError::Unsupported(_))
     ));
-    let p = problem(
-        "tanh",
-        vec![20],
-        2,
-        0.0,
-        OUT_NTK.with(Family::JacobianNorm),
-        1,
-    );
+    // Jacobian norms with K = 5 would need 10 columns (the kernel holds 8).
+    let p = problem("tanh", vec![20], 5, 0.0, JAC, 1);
     assert!(matches!(
         GpuMatrixFree::new(ctx, &p),
         Err(SamplerError::Unsupported(_))
@@ -192,9 +236,18 @@ fn unsupported_observables_are_refused() {
 /// means and variances of every observable are compared: |Δ| <= 4.5 combined standard errors.
 #[test]
 fn relu_matches_cpu_twin_in_distribution() {
+    relu_in_distribution(vec![37, 37, 37], 0.05, None, 4000, OUT_NTK);
+}
+
+fn relu_in_distribution(
+    hidden: Vec<usize>,
+    cb: f64,
+    residual: Option<Residual>,
+    count: usize,
+    observe: Observe,
+) {
     let Some(ctx) = ctx() else { return };
-    let p = problem("relu", vec![37, 37, 37], 2, 0.05, OUT_NTK, 7);
-    let count = 4000;
+    let p = problem_res("relu", hidden, 2, cb, observe, 7, residual);
     let names = p.names();
     let d = names.len();
     let cpu = cpu_values(&p, 0, count);
@@ -207,7 +260,10 @@ fn relu_matches_cpu_twin_in_distribution() {
             same += 1;
         }
     }
-    eprintln!("relu: {same} of {} values agree per network", count * d);
+    eprintln!(
+        "relu {residual:?}: {same} of {} values agree per network",
+        count * d
+    );
     let n = count as f64;
     for (v, name) in names.iter().enumerate() {
         let col = |x: &[f64]| -> Vec<f64> { (0..count).map(|i| x[i * d + v]).collect() };
@@ -233,4 +289,128 @@ fn relu_matches_cpu_twin_in_distribution() {
         "only {same} of {} ReLU values agree",
         count * d
     );
+}
+
+const RESIDUALS: [Residual; 3] = [
+    Residual::Alpha(0.5),
+    Residual::InvSqrtDepth,
+    Residual::InvDepth,
+];
+
+/// Residual tanh nets per network: every residual rule, K = 1..4, with and without biases, output
+/// and NTK together.
+#[test]
+fn residual_tanh_matches_cpu_twin() {
+    for res in RESIDUALS {
+        for k in 1..=4 {
+            for cb in [0.0, 0.1] {
+                check_res(5, "tanh", vec![37; 5], k, cb, OUT_NTK, Some(res));
+            }
+        }
+    }
+}
+
+/// Deep residual nets (where α = 1/√L keeps the skip sum of order one) and a width above the
+/// workgroup size, each observable alone too.
+#[test]
+fn residual_deep_and_single_observables() {
+    check_res(
+        5,
+        "tanh",
+        vec![37; 16],
+        2,
+        0.05,
+        OUT_NTK,
+        Some(Residual::InvSqrtDepth),
+    );
+    check_res(
+        5,
+        "erf",
+        vec![100; 6],
+        3,
+        0.0,
+        OUT_NTK,
+        Some(Residual::InvDepth),
+    );
+    let output = Observe::NONE.with(Family::Output);
+    let ntk = Observe::NONE.with(Family::Ntk);
+    check_res(
+        5,
+        "tanh",
+        vec![100; 3],
+        2,
+        0.1,
+        output,
+        Some(Residual::Alpha(0.5)),
+    );
+    check_res(
+        5,
+        "tanh",
+        vec![100; 3],
+        3,
+        0.0,
+        ntk,
+        Some(Residual::Alpha(0.5)),
+    );
+    // Depth 1 has no residual layer: the plain net.
+    check_res(
+        5,
+        "tanh",
+        vec![37],
+        2,
+        0.1,
+        OUT_NTK,
+        Some(Residual::Alpha(0.5)),
+    );
+}
+
+/// Residual ReLU nets in distribution (see `relu_matches_cpu_twin_in_distribution`), with and
+/// without biases, for every residual rule.
+#[test]
+fn residual_relu_matches_cpu_twin_in_distribution() {
+    for (res, cb) in RESIDUALS.into_iter().zip([0.0, 0.05, 0.1]) {
+        relu_in_distribution(vec![37; 4], cb, Some(res), 2000, OUT_NTK);
+    }
+}
+
+/// Jacobian norms per network (tanh, erf): K = 1..4, with and without biases, plain and
+/// residual, with output and NTK and alone.
+#[test]
+fn jacobian_matches_cpu_twin() {
+    for k in 1..=4 {
+        for cb in [0.0, 0.1] {
+            check_res(5, "tanh", vec![37, 37, 37], k, cb, JAC, None);
+            check_res(5, "erf", vec![100, 37], k, cb, JAC, None);
+            for res in RESIDUALS {
+                check_res(5, "tanh", vec![37; 5], k, cb, JAC, Some(res));
+            }
+        }
+    }
+    let jac_only = Observe::NONE.with(Family::JacobianNorm);
+    check_res(5, "tanh", vec![100; 3], 3, 0.1, jac_only, None);
+    check_res(
+        5,
+        "tanh",
+        vec![37; 16],
+        2,
+        0.05,
+        JAC,
+        Some(Residual::InvSqrtDepth),
+    );
+    // Depth 0 (the readout alone) and three output units (the norm sums over all of them).
+    check_res(5, "tanh", vec![], 2, 0.1, JAC, None);
+    for hidden in [vec![], vec![37, 37]] {
+        let mut p = problem_res("tanh", hidden, 3, 0.1, JAC, 20261123, None);
+        p.spec.output_dim = 3;
+        p.validate().unwrap();
+        check_problem(5, &p, "tanh, 3 outputs");
+    }
+}
+
+/// Jacobian norms of ReLU nets, plain and residual, in distribution (see
+/// `relu_matches_cpu_twin_in_distribution`).
+#[test]
+fn jacobian_relu_matches_cpu_twin_in_distribution() {
+    relu_in_distribution(vec![37, 37, 37], 0.05, None, 2000, JAC);
+    relu_in_distribution(vec![37; 4], 0.0, Some(Residual::Alpha(0.5)), 2000, JAC);
 }

@@ -81,7 +81,8 @@ impl Engine for MatrixFreeGpu {
         POINTWISE
     }
 
-    /// Gaussian, non-residual nets with 1..=8 inputs, output and NTK only; under `--method auto`
+    /// Gaussian nets (residual or not) with 1..=8 inputs (1..=4 with Jacobian norms), output, NTK
+    /// and Jacobian norms (not sqnorm); under `--method auto`
     /// only with `--backend auto` where the matrix-free engines pay. Its model: config A's
     /// measured rate scaled by matrix-free work units.
     fn supports(&self, problem: &Problem, request: &Request, env: &Env) -> Result<Cost, String> {
@@ -94,18 +95,18 @@ impl Engine for MatrixFreeGpu {
             ));
         }
         let gpu_only = "GPU matrix-free engine";
-        if problem.observe.needs(Primitive::JacobianNorm)
-            || problem.observe.needs(Primitive::Sqnorm)
-        {
-            return Err(format!("{gpu_only}: only the output and ntk observables are implemented (not sqnorm, jacobian); use --backend cpu"));
-        }
-        if (1..=spec.depth() + 1).any(|l| spec.is_residual_layer(l)) {
+        if problem.observe.needs(Primitive::Sqnorm) {
             return Err(format!(
-                "{gpu_only}: residual networks are not implemented; use --backend cpu"
+                "{gpu_only}: sqnorm is not implemented; use --backend cpu"
             ));
         }
         if !(1..=8).contains(&problem.inputs.len()) {
             return Err(format!("{gpu_only}: needs 1..=8 inputs; use --backend cpu"));
+        }
+        if problem.observe.needs(Primitive::JacobianNorm) && problem.inputs.len() > 4 {
+            return Err(format!(
+                "{gpu_only}: Jacobian norms need 1..=4 inputs (2K columns, at most 8); use --backend cpu"
+            ));
         }
         if request.method.is_none()
             && !(request.device.is_none() && plan::matrix_free_pays(problem))

@@ -10,8 +10,14 @@
 //! ([`crate::stream::network_key`], computed here per chunk and passed in the parameters) and
 //! the kernel forms word c0 as `net_start + workgroup id` in 32 bits.
 //!
-//! Scope: Gaussian weights, K <= 8 inputs, observables output and NTK; sqnorm, Jacobian norms
-//! and residual networks are [`SamplerError::Unsupported`].
+//! Scope: Gaussian weights, K <= 8 inputs (K <= 4 with Jacobian norms, whose c = 2K columns
+//! must fit the kernel's 8), observables output, NTK and Jacobian norms, residual nets (z^l kept
+//! in one block updated in place; the skip path in the backward pass, α² in the NTK factors);
+//! sqnorm is [`SamplerError::Unsupported`].
+//!
+//! With Jacobian norms Σ^1 contains the per-network direction u, so the host draws u and
+//! factors Σ^1 for every network of a chunk (in f64, as the CPU twin; rayon over the chunk):
+//! O(n0 K + c³) host work per network, against the GPU's O(L n c²).
 
 use super::context::GpuContext;
 use super::dense::{act_code, LOOP_BUDGET, PARAMS_BYTES};
@@ -44,10 +50,39 @@ pub const RANK_RTOL_F32: f32 = 1e-6;
 /// on a matrix that needs more sweeps, and CPU values do not change.
 pub const MAX_SWEEPS_F32: u32 = 16;
 
-/// The WGSL module of the matrix-free kernel for workgroup size `wg` and reduction width `red`.
-pub(crate) fn mf_source(wg: u32, red: u32) -> String {
+/// The per-problem constants of the matrix-free kernel (module constants, not per-dispatch
+/// parameters: the same for every dispatch of a problem).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct MfConsts {
+    /// Workgroup size (a power of two).
+    pub wg: u32,
+    /// Values reduced at once.
+    pub red: u32,
+    /// Scratch offset of the z block ([`NONE`] without residual layers).
+    pub z_off: u32,
+    /// The residual branch factor α (1 without).
+    pub alpha: f32,
+    /// Columns pushed through the layers: K, or 2K with Jacobian tangents.
+    pub cols: u32,
+    /// Offset of the Jacobian norms in a network's values ([`NONE`] without).
+    pub off_jac: u32,
+}
+
+/// The WGSL module of the matrix-free kernel for the constants `c`.
+pub(crate) fn mf_source(c: MfConsts) -> String {
+    let MfConsts {
+        wg,
+        red,
+        z_off,
+        alpha,
+        cols,
+        off_jac,
+    } = c;
+    // `{:e}` prints the shortest decimal that reads back as the same f32, so ALPHA is exact.
     let header = format!(
-        "const WG: u32 = {wg}u;\nconst RED: u32 = {red}u;\nconst RANK_RTOL_F32: f32 = {RANK_RTOL_F32:e};"
+        "const WG: u32 = {wg}u;\nconst RED: u32 = {red}u;\nconst RANK_RTOL_F32: f32 = {RANK_RTOL_F32:e};\n\
+         const Z_OFF: u32 = {z_off}u;\nconst ALPHA: f32 = {alpha:e};\nconst C: u32 = {cols}u;\n\
+         const OFF_JAC: u32 = {off_jac}u;"
     );
     module_source(&[&header, PHILOX, NORMAL, ACTIVATION, REDUCE, MATRIX_FREE])
 }
@@ -71,7 +106,8 @@ struct MfParams {
     stride: u32,
     n_values: u32,
     obs_output: u32,
-    obs_ntk: u32,
+    /// 1 on a residual layer (l = 2..L of a residual net).
+    residual: u32,
     off_ntk: u32,
     has_bias: u32,
     sqrt_cb: f32,
@@ -111,8 +147,74 @@ pub struct GpuMatrixFree {
     bind: wgpu::BindGroup,
     _inputs: wgpu::Buffer,
     _scratch: wgpu::Buffer,
+    /// Per-network factors of Σ^1 (rank, then S), with Jacobians only.
+    l1fac: Option<L1Factors>,
     params_align: u64,
     stride_bytes: u64,
+    cols: usize,
+}
+
+/// What the host needs to factor Σ^1 per network when the tangent direction u enters it.
+struct L1Factors {
+    buffer: wgpu::Buffer,
+    inputs: Vec<Vec<f64>>,
+    cw: f64,
+    cb: f64,
+}
+
+impl L1Factors {
+    /// f32 words per network: the rank, then S (up to c x c).
+    fn words(cols: usize) -> usize {
+        1 + cols * cols
+    }
+
+    /// Rank and S of Σ^1 for networks `net_start..net_start + count` into `out`, computed as
+    /// the CPU twin does (`inputs::fill_layer0`, `dense::dot` over the c columns of A^0,
+    /// `PsdFactor`), so that both sides get the same eigenvectors, in the same order and with
+    /// the same signs.
+    fn fill(&self, seed: u64, net_start: u64, count: usize, out: &mut [f32]) {
+        use rayon::prelude::*;
+        let k = self.inputs.len();
+        let n0 = self.inputs[0].len();
+        let c = 2 * k;
+        let words = Self::words(c);
+        let s2 = self.cw / n0 as f64;
+        out[..count * words]
+            .par_chunks_mut(words)
+            .enumerate()
+            .for_each_init(
+                || {
+                    (
+                        Vec::new(),
+                        vec![0.0f64; n0 * c],
+                        vec![0.0f64; c * c],
+                        crate::linalg::PsdFactor::default(),
+                    )
+                },
+                |(u, a0, sig, f), (i, o)| {
+                    let (key, net32) = network_stream(seed, net_start + i as u64);
+                    crate::inputs::fill_layer0(key, net32, &self.inputs, true, u, a0);
+                    for x in 0..c {
+                        for y in x..c {
+                            let g = crate::dense::dot(
+                                &a0[x * n0..(x + 1) * n0],
+                                &a0[y * n0..(y + 1) * n0],
+                            );
+                            let bias = if x < k && y < k { self.cb } else { 0.0 };
+                            let v = s2 * g + bias;
+                            sig[x * c + y] = v;
+                            sig[y * c + x] = v;
+                        }
+                    }
+                    f.factor(sig, c, false);
+                    o.iter_mut().for_each(|v| *v = 0.0);
+                    o[0] = f.rank as f32;
+                    for (d, &v) in o[1..].iter_mut().zip(&f.sqrt) {
+                        *d = v as f32;
+                    }
+                },
+            );
+    }
 }
 
 fn unsupported(msg: &str) -> SamplerError {
@@ -130,25 +232,31 @@ impl GpuMatrixFree {
                 spec.weights
             )));
         }
-        if observe.needs(Primitive::JacobianNorm) || observe.needs(Primitive::Sqnorm) {
-            return Err(unsupported(
-                "only the output and ntk observables are implemented (not sqnorm, jacobian)",
-            ));
+        if observe.needs(Primitive::Sqnorm) {
+            return Err(unsupported("sqnorm is not implemented"));
         }
+        let jac = observe.needs(Primitive::JacobianNorm);
         let depth = spec.depth();
-        if (1..=depth + 1).any(|l| spec.is_residual_layer(l)) {
-            return Err(unsupported("residual networks are not implemented"));
-        }
+        let residual = (1..=depth + 1).any(|l| spec.is_residual_layer(l));
+        // The CPU twin's α: its f32 rounding is one more relative error of ~6e-8 per layer.
+        let alpha = spec.residual_alpha().unwrap_or(1.0);
         let k = problem.inputs.len();
         if k == 0 || k > 8 {
             return Err(unsupported("needs 1..=8 inputs"));
         }
+        if jac && k > 4 {
+            return Err(unsupported(
+                "Jacobian norms need 1..=4 inputs (2K columns, at most 8)",
+            ));
+        }
+        let cols = if jac { 2 * k } else { k };
         let ntk = observe.needs(Primitive::Ntk);
         let w = spec.layer_widths();
         let limits = ctx.limits().clone();
 
         // Workgroup size: 64 threads unless workgroup memory is short.
-        let red = (2 * k * k).max(2) as u32;
+        // The largest reduction: the Gram matrix (c (c + 1) / 2) or ΔᵀΔ with HᵀΔ (K² + c K).
+        let red = (cols * (cols + 1) / 2).max(k * k + cols * k).max(2) as u32;
         let mut wg = 64u32.min(limits.max_compute_invocations_per_workgroup);
         while wg > 16
             && (red * wg + wg + 4 * 64 + 16) * 4 > limits.max_compute_workgroup_storage_size
@@ -158,7 +266,8 @@ impl GpuMatrixFree {
         // Pessimistic loop iterations of one dispatch (one layer) per invocation.
         let nmax = w.iter().copied().max().unwrap_or(1) as u64;
         let b = nmax.div_ceil(wg as u64) + 1;
-        let kk = k as u64;
+        // Counted at c columns (c <= 8 either way, so the bound is the K = 8 one at most).
+        let kk = cols as u64;
         let jacobi = MAX_SWEEPS_F32 as u64 * (kk + kk * kk + kk * (kk - 1) / 2 * (2 * kk + 2))
             + 4 * kk * kk * kk;
         let per_layer = b * (6 * kk * kk + 8 * kk + 8) * 2
@@ -177,7 +286,7 @@ impl GpuMatrixFree {
         let mut in_off = vec![0usize; depth + 1];
         for (m, o) in in_off.iter_mut().enumerate() {
             *o = off;
-            off += w[m] * k;
+            off += w[m] * cols;
         }
         let mut dact_off = vec![0usize; depth + 1];
         for (m, o) in dact_off.iter_mut().enumerate().skip(1) {
@@ -192,11 +301,19 @@ impl GpuMatrixFree {
             off += k * k;
             if ntk && l >= 2 {
                 h_off[l] = off as u32;
-                off += w[l] * k;
+                off += w[l] * cols;
                 pinv_off[l] = off as u32;
-                off += k * k;
+                off += cols * cols;
             }
         }
+        // z^l of the hidden layers, which all have one width in a residual net (validated).
+        let z_off = if residual {
+            let o = off as u32;
+            off += w[1] * cols;
+            o
+        } else {
+            NONE
+        };
         let dsize = if ntk { nmax as usize * k } else { 0 };
         let d_off = [off, off + dsize];
         off += 2 * dsize;
@@ -214,7 +331,8 @@ impl GpuMatrixFree {
         } else {
             0
         };
-        let d = off_ntk + if ntk { npairs } else { 0 };
+        let off_jac = off_ntk + if ntk { npairs } else { 0 };
+        let d = off_jac + if jac { k } else { 0 };
         debug_assert_eq!(d, problem.n_values());
 
         // ---- chunk size ----
@@ -249,7 +367,6 @@ impl GpuMatrixFree {
             stride: stride as u32,
             n_values: d as u32,
             obs_output: observe.needs(Primitive::Output) as u32,
-            obs_ntk: ntk as u32,
             off_ntk: off_ntk as u32,
             has_bias: (spec.cb > 0.0) as u32,
             sqrt_cb: spec.cb.sqrt() as f32,
@@ -270,6 +387,7 @@ impl GpuMatrixFree {
                 n_in: n_in as u32,
                 n_out: n_out as u32,
                 scale: (spec.cw / n_in as f64).sqrt() as f32,
+                residual: spec.is_residual_layer(l) as u32,
                 act: kind,
                 act_p: p,
                 act_m: m,
@@ -286,14 +404,21 @@ impl GpuMatrixFree {
             for l in (1..=depth + 1).rev() {
                 let (n_in, n_out) = (w[l - 1], w[l]);
                 let (wfac, bfac) = spec.ntk_factors(l);
+                // A residual layer's parameters enter through α: α² on its NTK term.
+                let branch2 = if spec.is_residual_layer(l) {
+                    alpha * alpha
+                } else {
+                    1.0
+                };
                 blocks.push(MfParams {
                     phase: if l == depth + 1 { 2 } else { 1 },
                     layer: l as u32,
                     n_in: n_in as u32,
                     n_out: n_out as u32,
                     scale: (spec.cw / n_in as f64).sqrt() as f32,
-                    wfac: wfac as f32,
-                    bfac: bfac as f32,
+                    residual: spec.is_residual_layer(l) as u32,
+                    wfac: (branch2 * wfac) as f32,
+                    bfac: (branch2 * bfac) as f32,
                     in_off: in_off[l - 1] as u32,
                     out_off: NONE,
                     dact_off: if l >= 2 { dact_off[l - 1] as u32 } else { NONE },
@@ -352,6 +477,21 @@ impl GpuMatrixFree {
             chunk_max as u64 * stride_bytes,
             U::STORAGE,
         )?;
+        let l1fac = if jac {
+            let bytes = (chunk_max * L1Factors::words(cols) * 4) as u64;
+            Some(L1Factors {
+                buffer: ctx.buffer(
+                    "matrix-free layer-1 factors",
+                    bytes,
+                    U::STORAGE | U::COPY_DST,
+                )?,
+                inputs: problem.inputs.clone(),
+                cw: spec.cw,
+                cb: spec.cb,
+            })
+        } else {
+            None
+        };
         let params_align = (limits.min_uniform_buffer_offset_alignment as u64).max(PARAMS_BYTES);
         let params = ctx.buffer(
             "matrix-free params",
@@ -373,10 +513,14 @@ impl GpuMatrixFree {
                         size: wgpu::BufferSize::new(PARAMS_BYTES),
                     }),
                 },
-                // Binding 1 (the dense kernel's layer table) is unused here.
+                // Binding 1 (the dense kernel's layer table): the per-network Σ^1 factors with
+                // Jacobians, else unused.
                 wgpu::BindGroupEntry {
                     binding: 1,
-                    resource: inputs.as_entire_binding(),
+                    resource: l1fac
+                        .as_ref()
+                        .map_or(&inputs, |f| &f.buffer)
+                        .as_entire_binding(),
                 },
                 wgpu::BindGroupEntry {
                     binding: 2,
@@ -392,7 +536,14 @@ impl GpuMatrixFree {
                 },
             ],
         });
-        let source = mf_source(wg, red);
+        let source = mf_source(MfConsts {
+            wg,
+            red,
+            z_off,
+            alpha: alpha as f32,
+            cols: cols as u32,
+            off_jac: if jac { off_jac as u32 } else { NONE },
+        });
         let pipeline = ctx.pipeline("matrix_free", &source, "mf_main", true)?;
         ctx.check()?;
         Ok(GpuMatrixFree {
@@ -408,6 +559,8 @@ impl GpuMatrixFree {
             bind,
             _inputs: inputs,
             _scratch: scratch,
+            l1fac,
+            cols,
             params_align,
             stride_bytes,
         })
@@ -436,6 +589,14 @@ impl GpuMatrixFree {
             "a GPU chunk must not straddle a multiple of 2^32 networks"
         );
         let (key, c0) = network_stream(self.seed, net_start);
+        if let Some(f) = &self.l1fac {
+            let mut words = vec![0f32; count * L1Factors::words(self.cols)];
+            f.fill(self.seed, net_start, count, &mut words);
+            // Queued before the chunk's dispatches, so they read this chunk's factors.
+            self.ctx
+                .queue()
+                .write_buffer(&f.buffer, 0, bytemuck::cast_slice(&words));
+        }
         let params: Vec<MfParams> = self
             .blocks
             .iter()

@@ -260,6 +260,7 @@ mod tests {
     /// duplicate or missing constant would fail here.
     #[test]
     fn assembled_modules_validate() {
+        use crate::gpu::matrix_free::MfConsts;
         use crate::gpu::shaders;
         use wgpu::naga;
         let mut sources = vec![
@@ -273,7 +274,28 @@ mod tests {
                 "bench_fma",
                 crate::gpu::bench::bench_source(crate::gpu::bench::CeilingKind::Fma),
             ),
-            ("matrix_free", crate::gpu::matrix_free::mf_source(64, 18)),
+            (
+                "matrix_free",
+                crate::gpu::matrix_free::mf_source(MfConsts {
+                    wg: 64,
+                    red: 18,
+                    z_off: NONE,
+                    alpha: 1.0,
+                    cols: 3,
+                    off_jac: NONE,
+                }),
+            ),
+            (
+                "matrix_free residual jacobian",
+                crate::gpu::matrix_free::mf_source(MfConsts {
+                    wg: 64,
+                    red: 24,
+                    z_off: 1000,
+                    alpha: 0.57735026,
+                    cols: 6,
+                    off_jac: 9,
+                }),
+            ),
         ];
         for (ct, kt) in [(1, 1), (4, 4), (8, 2), (16, 8)] {
             sources.push((
