@@ -344,6 +344,37 @@ impl GpuContext {
         &self.inner.dense_layout
     }
 
+    /// A bind group of the layout every engine kernel shares: binding 0 the uniform parameters
+    /// (`PARAMS_BYTES` at a dynamic offset), then four storage buffers (in the dense kernel: the
+    /// layer table, the inputs, the scratch and the output; other kernels give them their own
+    /// roles).
+    pub(crate) fn engine_bind_group(
+        &self,
+        label: &str,
+        params: &wgpu::Buffer,
+        storage: [&wgpu::Buffer; 4],
+    ) -> wgpu::BindGroup {
+        let mut entries = vec![wgpu::BindGroupEntry {
+            binding: 0,
+            resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                buffer: params,
+                offset: 0,
+                size: wgpu::BufferSize::new(super::dense::PARAMS_BYTES),
+            }),
+        }];
+        for (i, b) in storage.into_iter().enumerate() {
+            entries.push(wgpu::BindGroupEntry {
+                binding: i as u32 + 1,
+                resource: b.as_entire_binding(),
+            });
+        }
+        self.device().create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some(label),
+            layout: self.dense_layout(),
+            entries: &entries,
+        })
+    }
+
     /// The first device error since the context was made, as a [`SamplerError::Gpu`].
     pub fn check(&self) -> Result<(), SamplerError> {
         let slot = self.inner.error.lock().unwrap_or_else(|p| p.into_inner());

@@ -608,36 +608,8 @@ impl GpuDense {
                 out_bytes,
                 U::MAP_READ | U::COPY_DST,
             )?;
-            let bind = ctx.device().create_bind_group(&wgpu::BindGroupDescriptor {
-                label: Some("dense"),
-                layout: ctx.dense_layout(),
-                entries: &[
-                    wgpu::BindGroupEntry {
-                        binding: 0,
-                        resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                            buffer: &params,
-                            offset: 0,
-                            size: wgpu::BufferSize::new(PARAMS_BYTES),
-                        }),
-                    },
-                    wgpu::BindGroupEntry {
-                        binding: 1,
-                        resource: layers_buf.as_entire_binding(),
-                    },
-                    wgpu::BindGroupEntry {
-                        binding: 2,
-                        resource: inputs_buf.as_entire_binding(),
-                    },
-                    wgpu::BindGroupEntry {
-                        binding: 3,
-                        resource: scratch.as_entire_binding(),
-                    },
-                    wgpu::BindGroupEntry {
-                        binding: 4,
-                        resource: out.as_entire_binding(),
-                    },
-                ],
-            });
+            let bind =
+                ctx.engine_bind_group("dense", &params, [&layers_buf, &inputs_buf, &scratch, &out]);
             Ok(Slot {
                 params,
                 out,

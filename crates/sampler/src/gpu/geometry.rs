@@ -425,36 +425,7 @@ impl GpuGeometry {
             params_align * blocks.len() as u64,
             U::UNIFORM | U::COPY_DST,
         )?;
-        let bind = ctx.device().create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("geometry"),
-            layout: ctx.dense_layout(),
-            entries: &[
-                wgpu::BindGroupEntry {
-                    binding: 0,
-                    resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                        buffer: &params,
-                        offset: 0,
-                        size: wgpu::BufferSize::new(PARAMS_BYTES),
-                    }),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 1,
-                    resource: layers.as_entire_binding(),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 2,
-                    resource: host_buf.as_entire_binding(),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 3,
-                    resource: work.as_entire_binding(),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 4,
-                    resource: keys.as_entire_binding(),
-                },
-            ],
-        });
+        let bind = ctx.engine_bind_group("geometry", &params, [&layers, &host_buf, &work, &keys]);
         let source = geometry_source(WG, WGC, nb as u32, LREC as u32);
         let pipes = [
             ctx.pipeline("geometry weights", &source, "geo_weights", true)?,
@@ -568,12 +539,11 @@ impl BatchSampler for GpuGeometry {
         count: usize,
         out: &mut [f64],
     ) -> Result<(), SamplerError> {
-        self.ctx.check()?;
-        let (d, chunk_max) = (self.values.len(), self.chunk_max);
-        super::in_key_chunks(start, count, d, chunk_max, out, |first, n, rows| {
+        let shape = (start, count, self.values.len(), self.chunk_max);
+        let ctx = self.ctx.clone();
+        super::sample_in_key_chunks(&ctx, shape, out, |first, n, rows| {
             self.run_chunk(first, n, rows)
-        })?;
-        self.ctx.check()
+        })
     }
 
     fn backend(&self) -> &'static str {

@@ -501,41 +501,10 @@ impl GpuMatrixFree {
         let out_bytes = (chunk_max * d * 4) as u64;
         let out = ctx.buffer("matrix-free out", out_bytes, U::STORAGE | U::COPY_SRC)?;
         let staging = ctx.buffer("matrix-free staging", out_bytes, U::MAP_READ | U::COPY_DST)?;
-        let bind = ctx.device().create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("matrix-free"),
-            layout: ctx.dense_layout(),
-            entries: &[
-                wgpu::BindGroupEntry {
-                    binding: 0,
-                    resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                        buffer: &params,
-                        offset: 0,
-                        size: wgpu::BufferSize::new(PARAMS_BYTES),
-                    }),
-                },
-                // Binding 1 (the dense kernel's layer table): the per-network Σ^1 factors with
-                // Jacobians, else unused.
-                wgpu::BindGroupEntry {
-                    binding: 1,
-                    resource: l1fac
-                        .as_ref()
-                        .map_or(&inputs, |f| &f.buffer)
-                        .as_entire_binding(),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 2,
-                    resource: inputs.as_entire_binding(),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 3,
-                    resource: scratch.as_entire_binding(),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 4,
-                    resource: out.as_entire_binding(),
-                },
-            ],
-        });
+        // Binding 1 (the dense kernel's layer table): the per-network Σ^1 factors with
+        // Jacobians, else unused.
+        let layer1 = l1fac.as_ref().map_or(&inputs, |f| &f.buffer);
+        let bind = ctx.engine_bind_group("matrix-free", &params, [layer1, &inputs, &scratch, &out]);
         let source = mf_source(MfConsts {
             wg,
             red,
@@ -636,12 +605,11 @@ impl BatchSampler for GpuMatrixFree {
         count: usize,
         out: &mut [f64],
     ) -> Result<(), SamplerError> {
-        self.ctx.check()?;
-        let (d, chunk_max) = (self.d, self.chunk_max);
-        super::in_key_chunks(start, count, d, chunk_max, out, |first, n, rows| {
+        let shape = (start, count, self.d, self.chunk_max);
+        let ctx = self.ctx.clone();
+        super::sample_in_key_chunks(&ctx, shape, out, |first, n, rows| {
             self.run_chunk(first, n, rows)
-        })?;
-        self.ctx.check()
+        })
     }
 
     fn backend(&self) -> &'static str {

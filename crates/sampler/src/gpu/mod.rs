@@ -52,3 +52,16 @@ pub(crate) fn in_key_chunks(
     }
     Ok(())
 }
+
+/// [`in_key_chunks`] between two checks of the device's error state: the `sample_batch` of the
+/// engines that run one chunk at a time.
+pub(crate) fn sample_in_key_chunks(
+    ctx: &GpuContext,
+    (start, count, d, chunk_max): (u64, usize, usize, usize),
+    out: &mut [f64],
+    run: impl FnMut(u64, usize, &mut [f64]) -> Result<(), crate::SamplerError>,
+) -> Result<(), crate::SamplerError> {
+    ctx.check()?;
+    in_key_chunks(start, count, d, chunk_max, out, run)?;
+    ctx.check()
+}

@@ -587,36 +587,7 @@ impl GpuStep {
         let out_bytes = (chunk_max * d * 4) as u64;
         let out = ctx.buffer("step out", out_bytes, U::STORAGE | U::COPY_SRC)?;
         let staging = ctx.buffer("step staging", out_bytes, U::MAP_READ | U::COPY_DST)?;
-        let bind = ctx.device().create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("step"),
-            layout: ctx.dense_layout(),
-            entries: &[
-                wgpu::BindGroupEntry {
-                    binding: 0,
-                    resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                        buffer: &params,
-                        offset: 0,
-                        size: wgpu::BufferSize::new(PARAMS_BYTES),
-                    }),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 1,
-                    resource: layers.as_entire_binding(),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 2,
-                    resource: inputs.as_entire_binding(),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 3,
-                    resource: scratch.as_entire_binding(),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 4,
-                    resource: out.as_entire_binding(),
-                },
-            ],
-        });
+        let bind = ctx.engine_bind_group("step", &params, [&layers, &inputs, &scratch, &out]);
         let pipeline = ctx.pipeline("step", &step_source(plan.wg, RED), "step_main", true)?;
         ctx.check()?;
         Ok(GpuStep {
@@ -705,12 +676,11 @@ impl BatchSampler for GpuStep {
         count: usize,
         out: &mut [f64],
     ) -> Result<(), SamplerError> {
-        self.ctx.check()?;
-        let (d, chunk_max) = (self.d, self.chunk_max);
-        super::in_key_chunks(start, count, d, chunk_max, out, |first, n, rows| {
+        let shape = (start, count, self.d, self.chunk_max);
+        let ctx = self.ctx.clone();
+        super::sample_in_key_chunks(&ctx, shape, out, |first, n, rows| {
             self.run_chunk(first, n, rows)
-        })?;
-        self.ctx.check()
+        })
     }
 
     fn backend(&self) -> &'static str {
