@@ -156,3 +156,282 @@ fn depth_rules_of_depth_mup_and_completep() {
         );
     }
 }
+
+/// The arguments of a small coordinate check (after `--parameterization`), with `--targets` y.
+fn check_args<'a>(targets: &'a str, format: &'a str) -> Vec<&'a str> {
+    vec![
+        "--widths",
+        "16,32,64",
+        "--depths",
+        "2,3",
+        "--inputs",
+        "1",
+        "--step-lr",
+        "0.01",
+        "--targets",
+        targets,
+        "--observe",
+        "feature_change",
+        "--networks",
+        "400",
+        "--seed",
+        "3",
+        "--fit-exponents",
+        "--extrapolate",
+        "--format",
+        format,
+    ]
+}
+
+/// `--parameterization ntk,mup,depth-mup`: one sweep per name on the same networks and seed, so
+/// each parameterization's points, exponents and CSV rows are bitwise those of its own sweep
+/// (depth-mup's taking `--residual invsqrt-depth`, implied in a list); the JSON names them, the
+/// CSV has a parameterization column and the table puts the exponents side by side.
+#[test]
+fn parameterizations_side_by_side() {
+    let dir = tempfile::tempdir().unwrap();
+    let targets = dir.path().join("y.csv");
+    std::fs::write(&targets, "1\n").unwrap();
+    let y = targets.to_str().unwrap();
+    let run = |params: &[&str], format: &str| {
+        let mut args = vec!["sweep"];
+        args.extend_from_slice(params);
+        args.extend(check_args(y, format));
+        let out = common::randnet(&args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let singles = [
+        ("ntk", vec!["--parameterization", "ntk"]),
+        ("mup", vec!["--parameterization", "mup"]),
+        (
+            "depth-mup",
+            vec![
+                "--parameterization",
+                "depth-mup",
+                "--residual",
+                "invsqrt-depth",
+            ],
+        ),
+    ];
+    let list = ["--parameterization", "ntk,mup,depth-mup"];
+    let all: serde_json::Value = serde_json::from_str(&run(&list, "json")).unwrap();
+    assert_eq!(
+        all["parameterizations"],
+        serde_json::json!(["ntk", "mup", "depth-mup"])
+    );
+    let all_csv = run(&list, "csv");
+    let mut csv_lines = all_csv.lines();
+    let header = csv_lines.next().unwrap();
+    assert!(
+        header.starts_with("parameterization,width,depth,"),
+        "{header}"
+    );
+    // Everything but the timings and the parameterization tag.
+    let strip = |v: &serde_json::Value| {
+        let mut v = v.clone();
+        if let Some(m) = v.as_object_mut() {
+            m.remove("parameterization");
+            m.remove("seconds");
+        }
+        v
+    };
+    let mine = |key: &str, name: &str| -> Vec<serde_json::Value> {
+        all[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["parameterization"] == name)
+            .map(strip)
+            .collect()
+    };
+    for (name, flags) in &singles {
+        let one: serde_json::Value = serde_json::from_str(&run(flags, "json")).unwrap();
+        assert!(one.get("parameterizations").is_none());
+        for key in ["points", "exponents", "extrapolations"] {
+            let theirs: Vec<serde_json::Value> =
+                one[key].as_array().unwrap().iter().map(strip).collect();
+            assert!(!theirs.is_empty(), "{name}: no {key}");
+            assert!(
+                one[key].as_array().unwrap()[0]
+                    .get("parameterization")
+                    .is_none(),
+                "a single sweep's {key} keep today's fields"
+            );
+            assert_eq!(mine(key, name), theirs, "{name}: {key} differ");
+        }
+        let one_csv = run(flags, "csv");
+        let mut one_lines = one_csv.lines();
+        assert_eq!(
+            format!("parameterization,{}", one_lines.next().unwrap()),
+            header
+        );
+        let prefix = format!("{name},");
+        let tagged: Vec<&str> = all_csv
+            .lines()
+            .filter_map(|l| l.strip_prefix(prefix.as_str()))
+            .collect();
+        assert_eq!(
+            tagged,
+            one_lines.collect::<Vec<_>>(),
+            "{name}: CSV rows differ"
+        );
+    }
+    let table = run(&list, "table");
+    let side = table
+        .split("== exponents side by side")
+        .nth(1)
+        .expect("a side-by-side exponents table");
+    let head = side.lines().nth(1).unwrap();
+    for name in ["ntk", "mup", "depth-mup"] {
+        assert!(
+            table.contains(&format!("=== --parameterization {name}")),
+            "{table}"
+        );
+        assert!(head.contains(name), "{head}");
+    }
+    // A row per (x, held fixed, observable): width exponents at L = 2, 3 and depth exponents
+    // at n = 16, 32, 64, one cell per parameterization.
+    let row = side
+        .lines()
+        .find(|l| l.starts_with("width  L=2          feature_change[1]"))
+        .unwrap_or_else(|| panic!("{side}"));
+    assert_eq!(row.matches(" ± ").count(), 3, "{row}");
+}
+
+/// Every name of a list is checked before any work, with one line naming the culprit; so is a
+/// `--residual` that contradicts a listed parameterization's rule, and `--plot` with a list.
+#[test]
+fn parameterization_list_errors() {
+    for (params, extra, want) in [
+        (
+            "ntk,bogus",
+            None,
+            "unknown parameterization 'bogus' (expected ntk, standard, mup, depth-mup, completep)",
+        ),
+        ("mup,mup", None, "mup is listed twice"),
+        (
+            "mup,completep",
+            Some(["--residual", "invsqrt-depth"]),
+            "contradicts completep",
+        ),
+        ("ntk,mup", Some(["--plot", "sweep.png"]), "--plot"),
+    ] {
+        let mut args = vec![
+            "sweep",
+            "--parameterization",
+            params,
+            "--widths",
+            "8,16",
+            "--depths",
+            "2",
+            "--networks",
+            "10",
+        ];
+        args.extend(extra.iter().flatten());
+        let out = common::randnet(&args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{params}: succeeded");
+        assert!(err.contains(want), "{params}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{params}: {err}");
+        assert!(out.stdout.is_empty(), "{params}: work before the error");
+    }
+}
+
+/// A comparison killed during its second parameterization resumes (each parameterization with
+/// its own checkpoint beside `--output`) to bitwise the uninterrupted result, and removes every
+/// checkpoint once the result is written.
+#[test]
+fn parameterization_list_resumes() {
+    use std::process::Command;
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    let args = |out: &std::path::Path| -> Vec<String> {
+        [
+            "sweep",
+            "--parameterization",
+            "ntk,mup",
+            "--widths",
+            "48,64",
+            "--depths",
+            "4,8",
+            "--networks",
+            "3000",
+            "--inputs",
+            "1",
+            "--step-lr",
+            "0.01",
+            "--observe",
+            "feature_change",
+            "--fit-exponents",
+            "--format",
+            "json",
+            "--checkpoint-seconds",
+            "0.05",
+            "--output",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .chain([out.display().to_string()])
+        .collect()
+    };
+    let full = dir.path().join("full.json");
+    let out = common::randnet(&args(&full).iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cut = dir.path().join("cut.json");
+    let first = dir.path().join(".cut.json.ntk.randnet-checkpoint");
+    let second = dir.path().join(".cut.json.mup.randnet-checkpoint");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_randnet"))
+        .args(args(&cut))
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while !second.exists() && start.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    assert!(
+        !child.wait().unwrap().success(),
+        "finished before it was killed"
+    );
+    assert!(first.exists() && second.exists());
+    let mut resume = args(&cut);
+    resume.push("--resume".into());
+    let out = common::randnet(&resume.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let estimates = |p: &std::path::Path| {
+        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap();
+        let points: Vec<serde_json::Value> = v["points"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                serde_json::json!([
+                    p["parameterization"],
+                    p["width"],
+                    p["depth"],
+                    p["observables"]
+                ])
+            })
+            .collect();
+        (points, v["exponents"].clone())
+    };
+    assert_eq!(estimates(&full), estimates(&cut));
+    assert!(
+        !first.exists() && !second.exists(),
+        "checkpoints left behind"
+    );
+}

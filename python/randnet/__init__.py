@@ -244,7 +244,7 @@ def sweep(*, input_dim: Optional[int] = None, widths: Optional[ListLike] = None,
           width: Optional[int] = None, depth: Optional[int] = None,
           output_dim: Optional[int] = None, activation: Optional[str] = None,
           cw: Optional[float] = None, cb: Optional[float] = None,
-          parameterization: Optional[str] = None, residual: Union[str, float, None] = None,
+          parameterization: Optional[ListLike] = None, residual: Union[str, float, None] = None,
           weights: Optional[str] = None, step_lr: Optional[float] = None,
           steps: Optional[int] = None, targets: Union[str, os.PathLike, None] = None,
           inputs: Optional[int] = None, angle: Optional[float] = None,
@@ -268,7 +268,10 @@ def sweep(*, input_dim: Optional[int] = None, widths: Optional[ListLike] = None,
     ``extrapolate=True`` also the rows with width ``inf`` (the a + b/n fit per depth or ratio)
     and the slope columns. With ``fit_exponents=True`` the coordinate check's exponents and
     verdicts are in ``.attrs["exponents"]`` (a DataFrame: against, depth/ratio/width, observable,
-    exponent, stderr, low, high, verdict). A KeyboardInterrupt saves the checkpoint
+    exponent, stderr, low, high, verdict). ``parameterization`` may be a list
+    (``["mup", "depth-mup"]``): one sweep per name on the same networks and seed, and the
+    DataFrame and the exponents start with a ``parameterization`` column (docs/training.md,
+    "Parameterizations side by side"). A KeyboardInterrupt saves the checkpoint
     (``resume=True`` continues) and is raised again.
     """
     flags = dict(locals())

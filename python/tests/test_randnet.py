@@ -253,3 +253,32 @@ def test_sweep_exponents_are_in_attrs():
     row = ex[(ex.against == "width") & (ex.observable == "feature_change[1]")].iloc[0]
     assert row.verdict.startswith("shrinks"), row.verdict
     assert abs(row.exponent + 0.5) < 0.1
+
+
+def test_sweep_compares_parameterizations(tmp_path):
+    """A list of parameterizations: the CLI's comparison, each parameterization bitwise its own
+    sweep, with a parameterization column in the frame and in the exponents."""
+    targets = tmp_path / "y.csv"
+    targets.write_text("1\n")
+    flags = dict(widths=[16, 32], depths=[2, 3], inputs=1, step_lr=0.01, targets=targets,
+                 observe="feature_change", networks=300, seed=4, backend="cpu",
+                 fit_exponents=True)
+    frame = randnet.sweep(parameterization=["mup", "depth-mup"], progress=False, **flags)
+    out = cli("sweep", *randnet._argv(dict(parameterization="mup,depth-mup", **flags)),
+              "--format", "csv")
+    assert out.returncode == 0, out.stderr
+    pd.testing.assert_frame_equal(frame, randnet._read_csv(out.stdout))
+    assert list(frame.columns[:2]) == ["parameterization", "width"]
+    assert list(frame.parameterization.unique()) == ["mup", "depth-mup"]
+    ex = frame.attrs["exponents"]
+    assert ex.columns[0] == "parameterization"
+    assert list(ex.parameterization.unique()) == ["mup", "depth-mup"]
+    one = randnet.sweep(parameterization="depth-mup", residual="invsqrt-depth", progress=False,
+                        **flags)
+    assert "parameterization" not in one.columns
+    mine = frame[frame.parameterization == "depth-mup"].drop(columns="parameterization")
+    pd.testing.assert_frame_equal(mine.reset_index(drop=True), one)
+    theirs = ex[ex.parameterization == "depth-mup"].drop(columns="parameterization")
+    pd.testing.assert_frame_equal(theirs.reset_index(drop=True), one.attrs["exponents"])
+    with pytest.raises(ValueError, match="unknown parameterization 'mu'"):
+        randnet.sweep(parameterization=["mup", "mu"], progress=False, **flags)

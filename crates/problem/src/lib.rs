@@ -33,7 +33,7 @@ pub enum SpecError {
     NotFinite { what: &'static str, got: String },
     #[error("unknown activation '{0}' (expected relu, leaky-relu:S, linear, tanh, erf, gelu, swish, sin, shaped-relu:C, cubic:PSI)")]
     UnknownActivation(String),
-    #[error("unknown parameterization '{0}' (expected ntk, standard, mup or depth-mup)")]
+    #[error("unknown parameterization '{0}' (expected {names})", names = Parameterization::NAMES)]
     UnknownParameterization(String),
     #[error("unknown weight law '{0}' (expected gaussian, uniform or rademacher)")]
     UnknownWeightLaw(String),

@@ -342,14 +342,16 @@ fn sweep<'py>(
     let args = parse::<SweepCli>(argv)?.args;
     let bar = indicatif::ProgressBar::hidden();
     let (result, interrupted) = supervise(py, &bar, progress.as_ref(), || {
-        let (result, cp_path) = randnet_run::sweep::execute(&args, &bar)?;
+        let (result, cp_paths) = randnet_run::sweep::execute_all(&args, &bar)?;
         let json = randnet_run::sweep::render(&result, Format::Json)?;
         let csv = randnet_run::sweep::render(&result, Format::Csv)?;
         if let Some(plot) = &args.plot {
             randnet_run::plot::plot_sweep(&result, &args, plot)?;
         }
-        // The result is in the caller's hands: the checkpoint has done its job.
-        let _ = std::fs::remove_file(&cp_path);
+        // The result is in the caller's hands: the checkpoints have done their job.
+        for p in cp_paths {
+            let _ = std::fs::remove_file(&p);
+        }
         anyhow::Ok((json, csv))
     })?;
     match result {

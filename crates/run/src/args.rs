@@ -45,6 +45,12 @@ pub struct SpecArgs {
     #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     pub cb: f64,
     /// ntk, standard, mup, depth-mup or completep (docs/training.md, "Parameters and the step").
+    /// depth-mup needs --residual invsqrt-depth, completep --residual inv-depth. sweep also takes
+    /// a list (mup,depth-mup,completep): one sweep per name on the same networks and seed, a
+    /// parameterization column in the CSV and JSON, the exponents side by side; in a list
+    /// depth-mup and completep take their residual rule when --residual is not given, each
+    /// keeps its own checkpoint, and --plot and --shard are refused (docs/training.md,
+    /// "Coordinate checks").
     #[arg(long, default_value = "ntk")]
     pub parameterization: String,
     /// Residual branch scale: a number ALPHA, invsqrt-depth (1/√L) or inv-depth (1/L).

@@ -20,6 +20,9 @@ const Z95: f64 = 1.959_963_984_540_054;
 /// One fitted exponent.
 #[derive(Debug, Clone, Serialize)]
 pub struct Exponent {
+    /// In a comparison, the parameterization of the fitted points.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parameterization: Option<String>,
     /// "width" (over the widths at a fixed depth or ratio) or "depth" (over the depths at a fixed
     /// width).
     pub against: &'static str,
@@ -171,6 +174,7 @@ fn fit_group(group: &[&PointReport], xs: &[usize], against: &'static str) -> Vec
             }
         };
         out.push(Exponent {
+            parameterization: None,
             against,
             depth: None,
             ratio: None,
@@ -228,12 +232,7 @@ pub fn table(rows: &[Exponent]) -> String {
         "x", "at", "observable", "p", "stderr"
     );
     for r in rows {
-        let at = match (r.depth, r.ratio, r.width) {
-            (_, Some(q), _) => format!("L/n={q}"),
-            (Some(d), None, _) => format!("L={d}"),
-            (None, None, Some(w)) => format!("n={w}"),
-            _ => String::new(),
-        };
+        let at = at_label(r);
         let _ = writeln!(
             out,
             "{:<6} {:<12} {:<22} {:>9} {:>8}  {}",
@@ -252,6 +251,105 @@ pub fn table(rows: &[Exponent]) -> String {
             },
             r.verdict
         );
+    }
+    out
+}
+
+/// What an exponent holds fixed, as the tables print it: `L=4`, `L/n=0.5` or `n=64`.
+fn at_label(r: &Exponent) -> String {
+    match (r.depth, r.ratio, r.width) {
+        (_, Some(q), _) => format!("L/n={q}"),
+        (Some(d), None, _) => format!("L={d}"),
+        (None, None, Some(w)) => format!("n={w}"),
+        _ => String::new(),
+    }
+}
+
+/// The comparison's table: a row per (x, what is held fixed, observable), a column per
+/// parameterization in `names` (each row's `parameterization`) with "p ± stderr verdict". The
+/// reasons of "no verdict" and "undetermined" would make the columns unreadably wide, so the
+/// cells keep the head and the reasons follow the table, one line each.
+pub fn side_by_side(rows: &[Exponent], names: &[String]) -> String {
+    type Key = (&'static str, String, String);
+    let key = |r: &Exponent| -> Key { (r.against, at_label(r), r.observable.clone()) };
+    let mut keys: Vec<Key> = Vec::new();
+    for r in rows {
+        let k = key(r);
+        if !keys.contains(&k) {
+            keys.push(k);
+        }
+    }
+    let mut notes = Vec::new();
+    let mut cells: Vec<Vec<String>> = Vec::new();
+    for k in &keys {
+        let mut line = Vec::new();
+        for name in names {
+            let found = rows
+                .iter()
+                .find(|r| r.parameterization.as_deref() == Some(name.as_str()) && &key(r) == k);
+            let Some(r) = found else {
+                line.push("-".to_string());
+                continue;
+            };
+            let head = match r.verdict.split_once(": ") {
+                Some((head, _))
+                    if r.verdict.starts_with("no verdict")
+                        || r.verdict.starts_with("undetermined") =>
+                {
+                    notes.push(format!("{name}, {} {} {}: {}", k.0, k.1, k.2, r.verdict));
+                    head.to_string()
+                }
+                _ => r.verdict.clone(),
+            };
+            line.push(if r.exponent.is_finite() && r.stderr.is_finite() {
+                format!(
+                    "{} ± {} {head}",
+                    fmt_sig(r.exponent, 3),
+                    fmt_sig(r.stderr, 2)
+                )
+            } else {
+                head
+            });
+        }
+        cells.push(line);
+    }
+    let width_of = |i: usize| -> usize {
+        cells
+            .iter()
+            .map(|l| l[i].chars().count())
+            .chain([names[i].chars().count()])
+            .max()
+            .unwrap_or(0)
+    };
+    let widths: Vec<usize> = (0..names.len()).map(width_of).collect();
+    let obs_width = keys
+        .iter()
+        .map(|k| k.2.chars().count())
+        .chain([22])
+        .max()
+        .unwrap_or(22);
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "== exponents side by side: ln|mean| = c + p ln(x), p ± joint-jackknife stderr, verdicts on 95 % intervals"
+    );
+    let mut header = format!("{:<6} {:<12} {:<obs_width$}", "x", "at", "observable");
+    for (name, w) in names.iter().zip(&widths) {
+        let _ = write!(header, "  {name:<w$}");
+    }
+    let _ = writeln!(out, "{}", header.trim_end());
+    for (k, line) in keys.iter().zip(&cells) {
+        let mut row = format!("{:<6} {:<12} {:<obs_width$}", k.0, k.1, k.2);
+        for (cell, w) in line.iter().zip(&widths) {
+            let _ = write!(row, "  {cell:<w$}");
+        }
+        let _ = writeln!(out, "{}", row.trim_end());
+    }
+    if !notes.is_empty() {
+        out.push('\n');
+        for n in notes {
+            let _ = writeln!(out, "{n}");
+        }
     }
     out
 }

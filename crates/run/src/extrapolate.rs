@@ -17,6 +17,9 @@ use std::fmt::Write as _;
 /// z) and the slope `b` of the fit over the widths of one depth or ratio.
 #[derive(Debug, Clone, Serialize)]
 pub struct Extrapolation {
+    /// In a comparison, the parameterization of the fitted points.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parameterization: Option<String>,
     /// The depth the fit holds fixed (`--depths`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub depth: Option<usize>,
@@ -229,6 +232,7 @@ pub fn extrapolate(points: &[PointReport]) -> Vec<Extrapolation> {
                     law_stderr: None,
                 };
                 out.push(Extrapolation {
+                    parameterization: None,
                     depth: match key {
                         Key::Depth(d) => Some(d),
                         Key::Ratio(_) => None,

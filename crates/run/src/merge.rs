@@ -236,6 +236,10 @@ fn read_doc(path: &std::path::Path) -> Result<Doc> {
         ),
     }
     let is_sweep = v.get("kind").and_then(Value::as_str) == Some("sweep");
+    // A comparison is never sharded (sweep refuses --shard with a list), so it is no shard.
+    if is_sweep && v.get("parameterizations").is_some() {
+        bail!("{file}: a sweep comparing several parameterizations is not a shard: merge shards of one parameterization");
+    }
     Ok(if is_sweep {
         Doc::Sweep(
             serde_json::from_value(v).with_context(|| format!("{file}: not a sweep result"))?,
@@ -342,6 +346,7 @@ pub fn merged(files: &[std::path::PathBuf]) -> Result<Merged> {
             let report = merge_parts(parts)?;
             let (width, depth) = (report.spec.width(), report.spec.depth());
             points.push(PointReport {
+                parameterization: None,
                 width,
                 depth,
                 depth_over_width: depth as f64 / width as f64,
@@ -355,6 +360,7 @@ pub fn merged(files: &[std::path::PathBuf]) -> Result<Merged> {
             kind: "sweep",
             seed,
             networks,
+            parameterizations: None,
             // Shards written with --extrapolate: the fits again, over all the networks.
             extrapolations: extrapolate.then(|| crate::extrapolate::extrapolate(&points)),
             exponents: fit_exponents.then(|| crate::exponents::fit(&points)),

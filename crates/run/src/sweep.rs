@@ -95,6 +95,10 @@ pub struct SweepResult {
     pub kind: &'static str,
     pub seed: u64,
     pub networks: u64,
+    /// A comparison (`--parameterization` with a list): the names in the order given; every
+    /// point, extrapolation and exponent then names its parameterization.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parameterizations: Option<Vec<String>>,
     pub points: Vec<PointReport>,
     /// `--extrapolate`: the fits a + b/n at every depth or ratio (extrapolate.rs).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -107,6 +111,9 @@ pub struct SweepResult {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct PointReport {
+    /// In a comparison, the parameterization of the point.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parameterization: Option<String>,
     pub width: usize,
     pub depth: usize,
     pub depth_over_width: f64,
@@ -402,12 +409,116 @@ fn plan(args: &SweepArgs) -> Result<Plan> {
 /// Checks a sweep's arguments and files without drawing anything (for `randnet run`); returns
 /// the files it would write.
 pub fn check(args: &SweepArgs) -> Result<Vec<crate::paths::Output>> {
-    Ok(plan(args)?.outputs)
+    match comparison(args)? {
+        None => Ok(plan(args)?.outputs),
+        Some(list) => plan_comparison(args, &list),
+    }
+}
+
+/// A comparison (`--parameterization` with a list): one sweep per name, each with the
+/// arguments of the list's sweep but that parameterization, its residual rule and its own
+/// checkpoint. `None` for a single name (today's sweep, untouched). Every name is checked here,
+/// before anything else.
+pub fn comparison(args: &SweepArgs) -> Result<Option<Vec<(String, SweepArgs)>>> {
+    use randnet_problem::{Parameterization, Residual};
+    let text = &args.sample.spec.parameterization;
+    if !text.contains(',') {
+        return Ok(None);
+    }
+    let mut names: Vec<Parameterization> = Vec::new();
+    for t in text.split(',') {
+        let p: Parameterization = t
+            .parse()
+            .map_err(|e| anyhow::anyhow!("--parameterization: {e}"))?;
+        if names.contains(&p) {
+            bail!("--parameterization: {p} is listed twice");
+        }
+        names.push(p);
+    }
+    if args.plot.is_some() {
+        bail!("--plot draws one parameterization: give one --parameterization, or plot each from its own sweep");
+    }
+    if args.sample.run.shard.is_some() {
+        bail!("--shard with several parameterizations: shard a sweep of one --parameterization (randnet merge combines one parameterization's shards)");
+    }
+    let given: Option<Residual> = args
+        .sample
+        .spec
+        .residual
+        .as_deref()
+        .map(str::parse)
+        .transpose()?;
+    let mut out = Vec::new();
+    for p in names {
+        // The residual rule that defines depth-μP and CompleteP (randnet_problem::NetworkSpec::
+        // validate): implied when --residual is not given, a contradiction otherwise.
+        let own = match p {
+            Parameterization::DepthMup => Some(Residual::InvSqrtDepth),
+            Parameterization::CompleteP => Some(Residual::InvDepth),
+            _ => None,
+        };
+        let residual = match (own, given) {
+            (Some(own), Some(g)) if g != own => bail!(
+                "--residual {g} contradicts {p} in --parameterization: {p} takes --residual {own} (leave --residual out and each parameterization takes its own)"
+            ),
+            (_, Some(g)) => Some(g.to_string()),
+            (Some(own), None) => Some(own.to_string()),
+            (None, None) => None,
+        };
+        let name = p.to_string();
+        let mut sub = args.clone();
+        sub.sample.spec.parameterization = name.clone();
+        sub.sample.spec.residual = residual;
+        // One checkpoint per parameterization: `--checkpoint FILE` gives FILE.NAME, `--output
+        // OUT` .OUT.NAME.randnet-checkpoint; otherwise the default, whose hash of the sweep's
+        // arguments already differs between parameterizations.
+        let suffix = format!(".{name}");
+        sub.checkpoint = match (&args.checkpoint, &args.sample.run.output) {
+            (Some(cp), _) => cp
+                .file_name()
+                .map(|f| cp.with_file_name(crate::paths::with_suffix(f, "", &suffix))),
+            (None, Some(out)) => out.file_name().and_then(|f| {
+                let derived =
+                    crate::paths::with_suffix(f, ".", &format!("{suffix}.randnet-checkpoint"));
+                (derived.len() <= crate::paths::NAME_MAX).then(|| out.with_file_name(derived))
+            }),
+            (None, None) => None,
+        };
+        out.push((name, sub));
+    }
+    Ok(Some(out))
+}
+
+/// Plans every sweep of a comparison (specs, files, checkpoints) before any network is drawn;
+/// returns the files they write.
+fn plan_comparison(
+    args: &SweepArgs,
+    list: &[(String, SweepArgs)],
+) -> Result<Vec<crate::paths::Output>> {
+    let mut outputs = Vec::new();
+    if let Some(p) = &args.sample.run.output {
+        outputs.push(crate::paths::Output::new("--output", p));
+    }
+    for (name, sub) in list {
+        let planned = plan(sub).with_context(|| format!("--parameterization {name}"))?;
+        outputs.extend(
+            planned
+                .outputs
+                .into_iter()
+                .filter(|o| o.flag != "--output")
+                .map(|mut o| {
+                    o.flag = format!("{} of {name}", o.flag);
+                    o
+                }),
+        );
+    }
+    crate::paths::check(&outputs, &[])?;
+    Ok(outputs)
 }
 
 pub fn run(args: &SweepArgs) -> Result<()> {
     let bar = progress_bar(0);
-    let (result, cp_path) = execute(args, &bar)?;
+    let (result, cp_paths) = execute_all(args, &bar)?;
     write_result(
         &result,
         args.sample.run.format,
@@ -416,9 +527,91 @@ pub fn run(args: &SweepArgs) -> Result<()> {
     if let Some(plot) = &args.plot {
         crate::plot::plot_sweep(&result, args, plot)?;
     }
-    // The result is written: the checkpoint has done its job.
-    let _ = std::fs::remove_file(&cp_path);
+    // The result is written: the checkpoints have done their job.
+    for p in cp_paths {
+        let _ = std::fs::remove_file(&p);
+    }
     Ok(())
+}
+
+/// [`execute`], or with a list of parameterizations one sweep per name in the order given (the
+/// same networks and seed, so each is bitwise its own single sweep) gathered into one result.
+/// Returns the checkpoints to remove once the result is safe.
+pub fn execute_all(
+    args: &SweepArgs,
+    bar: &indicatif::ProgressBar,
+) -> Result<(SweepResult, Vec<PathBuf>)> {
+    let Some(list) = comparison(args)? else {
+        let (result, cp) = execute(args, bar)?;
+        return Ok((result, vec![cp]));
+    };
+    plan_comparison(args, &list)?;
+    let mut all: Option<SweepResult> = None;
+    let mut cps = Vec::new();
+    for (name, sub) in &list {
+        bar.reset();
+        let (mut r, cp) =
+            execute(sub, bar).with_context(|| format!("--parameterization {name}"))?;
+        cps.push(cp);
+        let tag = Some(name.clone());
+        r.points
+            .iter_mut()
+            .for_each(|p| p.parameterization = tag.clone());
+        r.extrapolations
+            .iter_mut()
+            .flatten()
+            .for_each(|x| x.parameterization = tag.clone());
+        r.exponents
+            .iter_mut()
+            .flatten()
+            .for_each(|x| x.parameterization = tag.clone());
+        match &mut all {
+            None => {
+                r.parameterizations = Some(list.iter().map(|(n, _)| n.clone()).collect());
+                all = Some(r);
+            }
+            Some(a) => {
+                a.points.extend(r.points);
+                if let (Some(a), Some(b)) = (&mut a.extrapolations, r.extrapolations) {
+                    a.extend(b);
+                }
+                if let (Some(a), Some(b)) = (&mut a.exponents, r.exponents) {
+                    a.extend(b);
+                }
+            }
+        }
+    }
+    let all = all.context("--parameterization: no parameterization")?;
+    Ok((all, cps))
+}
+
+impl SweepResult {
+    /// One parameterization's part of a comparison, as its own sweep would give it.
+    fn only(&self, name: &str) -> SweepResult {
+        let mine = |p: &Option<String>| p.as_deref() == Some(name);
+        SweepResult {
+            parameterizations: None,
+            points: self
+                .points
+                .iter()
+                .filter(|p| mine(&p.parameterization))
+                .cloned()
+                .collect(),
+            extrapolations: self.extrapolations.as_ref().map(|xs| {
+                xs.iter()
+                    .filter(|x| mine(&x.parameterization))
+                    .cloned()
+                    .collect()
+            }),
+            exponents: self.exponents.as_ref().map(|xs| {
+                xs.iter()
+                    .filter(|x| mine(&x.parameterization))
+                    .cloned()
+                    .collect()
+            }),
+            ..self.clone()
+        }
+    }
 }
 
 /// Draws every point of a sweep (from its checkpoint with `--resume`), saving progress to the
@@ -536,6 +729,7 @@ pub fn execute(args: &SweepArgs, bar: &indicatif::ProgressBar) -> Result<(SweepR
         report.adapter = chosen.adapter;
         report.shard = Some(cp.key.shard);
         reports.push(PointReport {
+            parameterization: None,
             width: pt.width,
             depth: pt.depth,
             depth_over_width: pt.depth as f64 / pt.width as f64,
@@ -551,6 +745,7 @@ pub fn execute(args: &SweepArgs, bar: &indicatif::ProgressBar) -> Result<(SweepR
         kind: "sweep",
         seed: base.seed,
         networks: run.networks,
+        parameterizations: None,
         extrapolations: args
             .extrapolate
             .then(|| crate::extrapolate::extrapolate(&reports)),
@@ -583,6 +778,26 @@ pub fn write_result(result: &SweepResult, format: Format, output: Option<&Path>)
 /// `--format table`: one block per point (the table of `sample`), then the fits of
 /// `--extrapolate` as a compact table.
 pub fn table(result: &SweepResult) -> String {
+    let Some(names) = &result.parameterizations else {
+        return table_one(result);
+    };
+    // A comparison: each parameterization's sweep without its exponents, then the exponents of
+    // all of them side by side.
+    let mut out = String::new();
+    for name in names {
+        let mut one = result.only(name);
+        one.exponents = None;
+        let _ = writeln!(out, "=== --parameterization {name}\n");
+        out.push_str(&table_one(&one));
+        out.push('\n');
+    }
+    if let Some(rows) = &result.exponents {
+        out.push_str(&crate::exponents::side_by_side(rows, names));
+    }
+    out
+}
+
+fn table_one(result: &SweepResult) -> String {
     use crate::output::fmt_sig;
     let mut out = String::new();
     for p in &result.points {
@@ -637,6 +852,30 @@ pub fn table(result: &SweepResult) -> String {
 
 /// Tidy rows: one per width, depth, observable and statistic.
 pub fn tidy_csv(result: &SweepResult) -> String {
+    let Some(names) = &result.parameterizations else {
+        return tidy_csv_one(result);
+    };
+    // A comparison: the parameterization first, then the columns of one sweep.
+    let mut out = String::new();
+    for (i, name) in names.iter().enumerate() {
+        let one = tidy_csv_one(&result.only(name));
+        for (j, line) in one.lines().enumerate() {
+            match (i, j) {
+                (0, 0) => out.push_str("parameterization,"),
+                (_, 0) => continue,
+                _ => {
+                    out.push_str(name);
+                    out.push(',');
+                }
+            }
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+fn tidy_csv_one(result: &SweepResult) -> String {
     // With extrapolations, three columns at the end (empty on the points' rows).
     let slope_cells = if result.extrapolations.is_some() {
         ",,,"
