@@ -3,15 +3,14 @@ E[ΔΘ(x,x)] / E[Θ(x,x)], against β = L/n for three widths (Hanin & Nica, "Fin
 corrections to the neural tangent kernel", arXiv 1909.05989: the mean first update relative to the
 mean NTK grows exponentially in L/n). Zero-bias ReLU, n0 = 16, one input, target 0, `ntk`
 parameterization, one step with η = 0.1/Θ∞(x,x) (the infinite-width NTK grows like L, so a fixed
-η would be a larger step for deeper nets; this one moves the output by the same fraction). The
-three widths fall on one curve of β within their errors (the change is a function of L/n); the
-dashed line is C·β with C fitted by weighted least squares — over β ≤ 3/4 the growth is close to
-linear, and Hanin & Nica's exp(5β) factor (a bound up to universal constants, in their
-normalization of the step) does not show (docs/training.md, "Figures").
+η would be a larger step for deeper nets; this one moves the output by the same fraction). Filled
+markers are the points whose two means (of ΔΘ and of Θ) randnet calls reliable, hollow ones those
+whose tails the sample cannot hold (docs/statistics.md, "Reliability"); the CSV beside the figure
+has the verdict and the effective networks of every point (docs/training.md, "Figures").
 
 Errors: a delete-one-block jackknife (50 blocks of networks) of the ratio of means, from the
 per-network values (samples=True). Run after `pip install .`:
-    python examples/figures/delta_ntk_growth.py [NETWORKS]   # ~6 minutes on 2 cores (3000)
+    python examples/figures/delta_ntk_growth.py [NETWORKS]   # ~6 minutes on 2 cores (20000)
     python examples/figures/delta_ntk_growth.py --replot     # from docs/figures/delta_ntk_growth.csv
 """
 
@@ -28,7 +27,7 @@ import randnet
 
 WIDTHS = [32, 64, 128]
 RATIOS = [0.0625, 0.125, 0.25, 0.375, 0.5, 0.75]
-NETWORKS = int(sys.argv[1]) if len(sys.argv) > 1 and sys.argv[1] != "--replot" else 3000
+NETWORKS = int(sys.argv[1]) if len(sys.argv) > 1 and sys.argv[1] != "--replot" else 20000
 FIGURES = Path(__file__).resolve().parents[2] / "docs" / "figures"
 BLOCKS = 50
 
@@ -59,12 +58,19 @@ def measure():
             s = r.samples
             ok = np.isfinite(s["ntk[0,0]"]) & np.isfinite(s["delta_ntk[0,0]"])
             est, se = ratio_of_means(s["delta_ntk[0,0]"][ok], s["ntk[0,0]"][ok])
-            rows.append((n, depth, depth / n, est, se))
-            print(f"n={n:4d} L={depth:3d} beta={depth / n:.4f}  E[dTheta]/E[Theta] = {est:.5f} ± {se:.5f}",
-                  flush=True)
+            # randnet's verdict on each mean: does the sample hold its tail?
+            means = r.estimates[r.estimates.statistic == "mean"].set_index("observable")
+            n_eff = min(means.loc["ntk[0,0]", "effective_networks"],
+                        means.loc["delta_ntk[0,0]", "effective_networks"])
+            reliable = bool(means.loc["ntk[0,0]", "reliable"]
+                            and means.loc["delta_ntk[0,0]", "reliable"])
+            rows.append((n, depth, depth / n, est, se, float(reliable), n_eff))
+            print(f"n={n:4d} L={depth:3d} beta={depth / n:.4f}  E[dTheta]/E[Theta] = {est:.5f} ± "
+                  f"{se:.5f}  reliable={reliable} (effective networks {n_eff:.3g})", flush=True)
     rows = np.array(rows)
     np.savetxt(FIGURES / "delta_ntk_growth.csv", rows, delimiter=",",
-               header="width,depth,beta,ratio,stderr", comments="", fmt="%.8g")
+               header="width,depth,beta,ratio,stderr,reliable,effective_networks", comments="",
+               fmt="%.8g")
     return rows
 
 
@@ -74,22 +80,23 @@ def main():
     else:
         rows = measure()
     beta, y, se, n = rows[:, 2], -rows[:, 3], rows[:, 4], rows[:, 0]
-    w = 1 / se ** 2
-    c = np.sum(w * beta * y) / np.sum(w * beta * beta)
+    reliable = rows[:, 5] > 0.5
     fig, ax = plt.subplots(figsize=(6.4, 4.4))
-    for width, marker in zip(WIDTHS, "osD"):
-        m = n == width
-        ax.errorbar(beta[m], y[m], yerr=se[m], fmt=marker, capsize=3, label=f"n = {width}")
-    b = np.linspace(0, beta.max() * 1.02, 200)
-    ax.plot(b, c * b, "k--", lw=1, label=f"{c:.3g} β (weighted fit)")
+    for i, (width, marker) in enumerate(zip(WIDTHS, "osD")):
+        for ok, fill in [(True, None), (False, "none")]:
+            m = (n == width) & (reliable == ok)
+            if m.any():
+                ax.errorbar(beta[m], y[m], yerr=se[m], fmt=marker, capsize=3, color=f"C{i}",
+                            mfc=fill, label=f"n = {width}" + ("" if ok else ", not reliable"))
     ax.set_xlabel("β = L / n")
     ax.set_ylabel("−E[ΔΘ(x,x)] / E[Θ(x,x)]   (one step, η = 0.1/Θ∞)")
-    ax.set_title("NTK change after one step (ReLU, ntk parameterization)")
+    ax.set_title("NTK change after one step (ReLU, ntk parameterization)\n"
+                 "hollow: a mean too heavy-tailed for its sample (randnet's verdict)", fontsize=10)
     ax.legend()
     fig.tight_layout()
     out = FIGURES / "delta_ntk_growth.png"
     fig.savefig(out, dpi=120)
-    print(f"C = {c:.4g}; wrote {out}")
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":
