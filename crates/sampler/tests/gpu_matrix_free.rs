@@ -472,21 +472,13 @@ fn jacobian_relu_matches_cpu_twin_in_distribution() {
 #[test]
 fn sqnorm_matches_cpu_twin() {
     for k in 1..=4 {
-        for cb in [0.0, 0.1] {
+        for (i, cb) in [0.0, 0.1].into_iter().enumerate() {
             check_res(5, "tanh", vec![37, 37, 37], k, cb, SQ, None);
             check_res(5, "erf", vec![100, 37], k, cb, SQ_JAC, None);
-            for res in RESIDUALS {
-                check_res(5, "tanh", vec![37; 5], k, cb, SQ, Some(res));
-            }
-            check_res(
-                5,
-                "erf",
-                vec![37; 4],
-                k,
-                cb,
-                SQ_JAC,
-                Some(Residual::Alpha(0.5)),
-            );
+            // Every residual rule in turn (all of them for every K would only add run time).
+            let res = Some(RESIDUALS[(2 * k + i) % 3]);
+            check_res(5, "tanh", vec![37; 5], k, cb, SQ, res);
+            check_res(5, "erf", vec![37; 4], k, cb, SQ_JAC, res);
         }
     }
     let sq_only = Observe::NONE.with(Family::Sqnorm);
