@@ -7,7 +7,7 @@
 // Prepended by the host (crates/sampler/src/gpu/matrix_free.rs): the generated prelude of shared
 // constants (gpu/wgsl_constants.rs), philox.wgsl, normal.wgsl, activation.wgsl and the
 // constants WG (workgroup size, a power of two), RED (values reduced at once, >= the largest
-// reduction below), RANK_RTOL_F32, Z_OFF, ALPHA, C and OFF_JAC.
+// reduction below), RANK_RTOL_F32, Z_OFF, ALPHA, C, OFF_JAC and OFF_SQ.
 //
 // Columns: C = K without Jacobians, C = 2K with them (the K inputs, then the K tangents
 // J(x_a) u), C <= 8 so that every C x C block fits the 64-entry arrays. Ŵ multiplies all C
@@ -18,6 +18,12 @@
 // `l1fac` (1 + C^2 words each); the GPU never needs u itself (layer 1's backward step uses only
 // the inputs' Gram matrix). OFF_JAC is the Jacobian norms' first value (NONE without them): the
 // readout sums the squared tangent rows over the workgroup.
+//
+// Squared norms: OFF_SQ is sqnorm's first value (NONE without it). Every forward layer sums
+// z^l_a(i)^2 over its rows per input (per-thread partial sums of the K input columns, then one
+// workgroup reduction shared with the readout's Jacobian norms) and thread 0 writes
+// ||z^l(x_a)||^2 / n_l to value OFF_SQ + (l - 1) K + a (layer-major, as Primitive::Sqnorm and
+// the CPU twin's `sqnorms`). z^l is the pre-activation, the residual sum on residual layers.
 //
 // Residual nets (hidden layers l = 2..L: z^l = z^{l-1} + ALPHA H^l): the forward pass needs
 // z^{l-1}, which is no longer H^{l-1}, so z lives in one n x K block at scratch offset Z_OFF
@@ -316,8 +322,10 @@ fn forward(net_local: u32, t: u32) {
     var cidx: array<u32, 8>;
     var cval: array<vec4<f32>, 8>;
     for (var m = 0u; m < 8u; m = m + 1u) { cidx[m] = NONE; }
-    var jsum: array<f32, 4>;
-    for (var a = 0u; a < 4u; a = a + 1u) { jsum[a] = 0.0; }
+    var jsum: array<f32, 8>;
+    for (var a = 0u; a < 8u; a = a + 1u) { jsum[a] = 0.0; }
+    var zsq: array<f32, 8>;
+    for (var a = 0u; a < 8u; a = a + 1u) { zsq[a] = 0.0; }
     for (var i = i0; i < i1; i = i + 1u) {
         var hv: array<f32, 8>;
         for (var c = 0u; c < C; c = c + 1u) { hv[c] = 0.0; }
@@ -351,6 +359,9 @@ fn forward(net_local: u32, t: u32) {
             zv[c] = z;
         }
         for (var a = 0u; a < k; a = a + 1u) {
+            if (OFF_SQ != NONE) {
+                zsq[a] = zsq[a] + zv[a] * zv[a];
+            }
             if (params.out_off != NONE) {
                 // a^l = sigma(z^l), da^l = sigma'(z^l) (.) dz^l.
                 let ad = act_eval(params.act, params.act_p, params.act_m, zv[a]);
@@ -369,14 +380,25 @@ fn forward(net_local: u32, t: u32) {
             }
         }
     }
-    // The readout's Jacobian norms ||J(x_a) u|| = ||dz^{L+1}_a|| over all n_out output units.
-    if (params.out_off == NONE && OFF_JAC != NONE) {
+    // One reduction for this layer's squared norms ||z^l(x_a)||^2 (rows 0..K) and the readout's
+    // Jacobian norms ||J(x_a) u|| = ||dz^{L+1}_a|| over all n_out output units (rows K..2K).
+    // Uniform control flow: the condition depends on module constants and parameters only.
+    let want_jac = params.out_off == NONE && OFF_JAC != NONE;
+    if (OFF_SQ != NONE || want_jac) {
         workgroupBarrier();
-        for (var a = 0u; a < k; a = a + 1u) { red[a * WG + t] = jsum[a]; }
-        wg_reduce(t, k);
+        for (var a = 0u; a < k; a = a + 1u) {
+            red[a * WG + t] = zsq[a];
+            red[(k + a) * WG + t] = jsum[a];
+        }
+        wg_reduce(t, 2u * k);
         if (t == 0u) {
             for (var a = 0u; a < k; a = a + 1u) {
-                out[outb + OFF_JAC + a] = sqrt(red[a * WG]);
+                if (OFF_SQ != NONE) {
+                    out[outb + OFF_SQ + (l - 1u) * k + a] = red[a * WG] / f32(n_out);
+                }
+                if (want_jac) {
+                    out[outb + OFF_JAC + a] = sqrt(red[(k + a) * WG]);
+                }
             }
         }
     }

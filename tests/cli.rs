@@ -364,13 +364,14 @@ fn unknown_adapter_is_a_clean_error() {
 /// `--backend gpu --method matrix-free` draws the same networks as the CPU matrix-free engine
 /// (same stream, f32 vs f64): estimates agree to 1e-4 of each statistic's scale on a tanh net
 /// (no exact-zero derivatives, so both engines see the same ranks and live rows; docs/gpu.md).
-/// Plain, and residual with Jacobian norms (the planner offers the GPU engine for both).
+/// Plain, and residual with Jacobian norms (the planner offers the GPU engine for both), both
+/// with sqnorm.
 #[test]
 fn gpu_matrix_free_matches_cpu_matrix_free() {
-    gpu_matrix_free_case(&["--observe", "output,ntk"]);
+    gpu_matrix_free_case(&["--observe", "output,ntk,sqnorm"]);
     gpu_matrix_free_case(&[
         "--observe",
-        "output,ntk,jacobian",
+        "output,ntk,sqnorm,jacobian",
         "--residual",
         "invsqrt-depth",
     ]);

@@ -18,6 +18,11 @@
 //! the same bound: they add columns to the same f32 Gram, Jacobi and Σ⁺ route and no new
 //! source of error beyond one f32 square root; layer 1's Σ^1, which then contains the
 //! per-network direction u, is factored on the host in f64 like the CPU's.
+//! Squared norms ‖z^l(x_a)‖²/n_l (every layer, every input) are held to the same bound: they are
+//! sums over n_l rows of squares of the z^l that the other observables are computed from, and a
+//! sum of n f32 squares has relative error ~ n·2^-24 at worst (~6e-6 at n = 100, and ~√n·2^-24
+//! in practice with per-thread partial sums and a tree reduction), far below RTOL, so the bound
+//! is set by z^l itself, whose errors the output and the Jacobian norms already measure.
 //! Every test skips (prints SKIP and returns) when the machine has no GPU adapter.
 
 #![cfg(feature = "gpu")]
@@ -34,6 +39,8 @@ use common::ctx;
 
 const OUT_NTK: Observe = Observe::NONE.with(Family::Output).with(Family::Ntk);
 const JAC: Observe = OUT_NTK.with(Family::JacobianNorm);
+const SQ: Observe = OUT_NTK.with(Family::Sqnorm);
+const SQ_JAC: Observe = JAC.with(Family::Sqnorm);
 
 fn problem(
     act: &str,
@@ -216,20 +223,64 @@ fn output_only_and_ntk_only() {
     );
 }
 
+/// What the kernel does not hold is refused: Jacobian norms with K > 4 (with sqnorm too), more
+/// than 8 inputs, other weight laws.
 #[test]
 fn unsupported_observables_are_refused() {
     let Some(ctx) = ctx() else { return };
-    let p = problem("tanh", vec![20], 2, 0.0, OUT_NTK.with(Family::Sqnorm), 1);
-    assert!(matches!(
-        GpuMatrixFree::new(ctx, &p),
-        Err(SamplerError::Unsupported(_))
-    ));
     // Jacobian norms with K = 5 would need 10 columns (the kernel holds 8).
-    let p = problem("tanh", vec![20], 5, 0.0, JAC, 1);
+    for observe in [JAC, SQ_JAC] {
+        let p = problem("tanh", vec![20], 5, 0.0, observe, 1);
+        assert!(matches!(
+            GpuMatrixFree::new(ctx, &p),
+            Err(SamplerError::Unsupported(_))
+        ));
+    }
+    let p = problem("tanh", vec![20], 9, 0.0, SQ, 1);
     assert!(matches!(
         GpuMatrixFree::new(ctx, &p),
         Err(SamplerError::Unsupported(_))
     ));
+    let mut p = problem("tanh", vec![20], 2, 0.0, SQ, 1);
+    p.spec.weights = WeightLaw::Uniform;
+    assert!(matches!(
+        GpuMatrixFree::new(ctx, &p),
+        Err(SamplerError::Unsupported(_))
+    ));
+}
+
+/// The planner: `--backend gpu --method matrix-free` now takes sqnorm on the GPU matrix-free
+/// engine alone (alongside output, NTK and Jacobian norms), and still refuses Jacobian norms
+/// with K > 4 in one line.
+#[test]
+fn planner_takes_sqnorm_on_the_gpu() {
+    use randnet_sampler::plan::{plan, Device, Engine as _, Env, Request};
+    let Some(_) = ctx() else { return };
+    let req = Request {
+        device: Some(Device::Gpu),
+        method: Some("matrix-free".into()),
+        ..Default::default()
+    };
+    let env = Env::open(&req).unwrap();
+    for observe in [Observe::NONE.with(Family::Sqnorm), SQ, SQ_JAC] {
+        let p = problem("tanh", vec![20, 20], 2, 0.1, observe, 1);
+        assert!(randnet_sampler::gpu::MatrixFreeGpu
+            .supports(&p, &req, &env)
+            .is_ok());
+        let built = plan(&p, &req, &env).unwrap();
+        assert_eq!(
+            (built.sampler.backend(), built.sampler.method()),
+            ("gpu", "matrix-free"),
+            "{observe:?}"
+        );
+        assert_eq!(built.sampler.n_values(), p.n_values());
+    }
+    let p = problem("tanh", vec![20, 20], 5, 0.1, SQ_JAC, 1);
+    let e = plan(&p, &req, &env)
+        .err()
+        .expect("K = 5 with Jacobians is refused");
+    assert!(!e.to_string().contains('\n'), "{e}");
+    assert!(e.to_string().contains("1..=4 inputs"), "{e}");
 }
 
 /// ReLU: per-network values may differ (f32 sign flips near 0 change the live rows), so the
@@ -413,4 +464,69 @@ fn jacobian_matches_cpu_twin() {
 fn jacobian_relu_matches_cpu_twin_in_distribution() {
     relu_in_distribution(vec![37, 37, 37], 0.05, None, 2000, JAC);
     relu_in_distribution(vec![37; 4], 0.0, Some(Residual::Alpha(0.5)), 2000, JAC);
+}
+
+/// Squared norms per network (tanh, erf): K = 1..4 (and 8 without Jacobians), with and without
+/// biases, plain and every residual rule, with output and NTK, with Jacobian norms, and alone;
+/// depth 0 and 16; three output units (the readout's norm averages over all of them).
+#[test]
+fn sqnorm_matches_cpu_twin() {
+    for k in 1..=4 {
+        for (i, cb) in [0.0, 0.1].into_iter().enumerate() {
+            check_res(5, "tanh", vec![37, 37, 37], k, cb, SQ, None);
+            check_res(5, "erf", vec![100, 37], k, cb, SQ_JAC, None);
+            // Every residual rule in turn (all of them for every K would only add run time).
+            let res = Some(RESIDUALS[(2 * k + i) % 3]);
+            check_res(5, "tanh", vec![37; 5], k, cb, SQ, res);
+            check_res(5, "erf", vec![37; 4], k, cb, SQ_JAC, res);
+        }
+    }
+    let sq_only = Observe::NONE.with(Family::Sqnorm);
+    check_res(5, "tanh", vec![100; 3], 3, 0.1, sq_only, None);
+    check_res(
+        5,
+        "erf",
+        vec![37; 4],
+        2,
+        0.0,
+        sq_only,
+        Some(Residual::InvDepth),
+    );
+    check_res(5, "tanh", vec![37, 37], 8, 0.1, SQ, None);
+    check_res(
+        5,
+        "tanh",
+        vec![37; 3],
+        8,
+        0.0,
+        sq_only,
+        Some(Residual::Alpha(0.5)),
+    );
+    // Depth 0 (the readout alone) and depth 16.
+    check_res(5, "tanh", vec![], 2, 0.1, SQ_JAC, None);
+    check_res(5, "erf", vec![], 3, 0.0, sq_only, None);
+    check_res(5, "tanh", vec![37; 16], 2, 0.05, SQ, None);
+    check_res(
+        5,
+        "tanh",
+        vec![37; 16],
+        2,
+        0.05,
+        SQ_JAC,
+        Some(Residual::InvSqrtDepth),
+    );
+    for hidden in [vec![], vec![37, 37]] {
+        let mut p = problem_res("tanh", hidden, 3, 0.1, SQ_JAC, 20261123, None);
+        p.spec.output_dim = 3;
+        p.validate().unwrap();
+        check_problem(5, &p, "tanh, 3 outputs, sqnorm");
+    }
+}
+
+/// Squared norms of ReLU nets, plain and residual, in distribution (see
+/// `relu_matches_cpu_twin_in_distribution`).
+#[test]
+fn sqnorm_relu_matches_cpu_twin_in_distribution() {
+    relu_in_distribution(vec![37, 37, 37], 0.05, None, 2000, SQ);
+    relu_in_distribution(vec![37; 4], 0.0, Some(Residual::Alpha(0.5)), 2000, SQ_JAC);
 }

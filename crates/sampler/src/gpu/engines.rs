@@ -81,8 +81,8 @@ impl Engine for MatrixFreeGpu {
         POINTWISE
     }
 
-    /// Gaussian nets (residual or not) with 1..=8 inputs (1..=4 with Jacobian norms), output, NTK
-    /// and Jacobian norms (not sqnorm); under `--method auto`
+    /// Gaussian nets (residual or not) with 1..=8 inputs (1..=4 with Jacobian norms), output, NTK,
+    /// sqnorm and Jacobian norms; under `--method auto`
     /// only with `--backend auto` where the matrix-free engines pay. Its model: config A's
     /// measured rate scaled by matrix-free work units.
     fn supports(&self, problem: &Problem, request: &Request, env: &Env) -> Result<Cost, String> {
@@ -95,11 +95,6 @@ impl Engine for MatrixFreeGpu {
             ));
         }
         let gpu_only = "GPU matrix-free engine";
-        if problem.observe.needs(Primitive::Sqnorm) {
-            return Err(format!(
-                "{gpu_only}: sqnorm is not implemented; use --backend cpu"
-            ));
-        }
         if !(1..=8).contains(&problem.inputs.len()) {
             return Err(format!("{gpu_only}: needs 1..=8 inputs; use --backend cpu"));
         }

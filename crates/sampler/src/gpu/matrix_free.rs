@@ -11,9 +11,9 @@
 //! the kernel forms word c0 as `net_start + workgroup id` in 32 bits.
 //!
 //! Scope: Gaussian weights, K <= 8 inputs (K <= 4 with Jacobian norms, whose c = 2K columns
-//! must fit the kernel's 8), observables output, NTK and Jacobian norms, residual nets (z^l kept
-//! in one block updated in place; the skip path in the backward pass, α² in the NTK factors);
-//! sqnorm is [`SamplerError::Unsupported`].
+//! must fit the kernel's 8), observables output, NTK, sqnorm (a workgroup reduction of z^l per
+//! layer and input in the forward pass) and Jacobian norms, residual nets (z^l kept in one block
+//! updated in place; the skip path in the backward pass, α² in the NTK factors).
 //!
 //! With Jacobian norms Σ^1 contains the per-network direction u, so the host draws u and
 //! factors Σ^1 for every network of a chunk (in f64, as the CPU twin; rayon over the chunk):
@@ -66,6 +66,8 @@ pub(crate) struct MfConsts {
     pub cols: u32,
     /// Offset of the Jacobian norms in a network's values ([`NONE`] without).
     pub off_jac: u32,
+    /// Offset of the squared norms in a network's values ([`NONE`] without).
+    pub off_sq: u32,
 }
 
 /// The WGSL module of the matrix-free kernel for the constants `c`.
@@ -77,12 +79,13 @@ pub(crate) fn mf_source(c: MfConsts) -> String {
         alpha,
         cols,
         off_jac,
+        off_sq,
     } = c;
     // `{:e}` prints the shortest decimal that reads back as the same f32, so ALPHA is exact.
     let header = format!(
         "const WG: u32 = {wg}u;\nconst RED: u32 = {red}u;\nconst RANK_RTOL_F32: f32 = {RANK_RTOL_F32:e};\n\
          const Z_OFF: u32 = {z_off}u;\nconst ALPHA: f32 = {alpha:e};\nconst C: u32 = {cols}u;\n\
-         const OFF_JAC: u32 = {off_jac}u;"
+         const OFF_JAC: u32 = {off_jac}u;\nconst OFF_SQ: u32 = {off_sq}u;"
     );
     module_source(&[&header, PHILOX, NORMAL, ACTIVATION, REDUCE, MATRIX_FREE])
 }
@@ -232,9 +235,6 @@ impl GpuMatrixFree {
                 spec.weights
             )));
         }
-        if observe.needs(Primitive::Sqnorm) {
-            return Err(unsupported("sqnorm is not implemented"));
-        }
         let jac = observe.needs(Primitive::JacobianNorm);
         let depth = spec.depth();
         let residual = (1..=depth + 1).any(|l| spec.is_residual_layer(l));
@@ -251,11 +251,13 @@ impl GpuMatrixFree {
         }
         let cols = if jac { 2 * k } else { k };
         let ntk = observe.needs(Primitive::Ntk);
+        let sqnorm = observe.needs(Primitive::Sqnorm);
         let w = spec.layer_widths();
         let limits = ctx.limits().clone();
 
         // Workgroup size: 64 threads unless workgroup memory is short.
-        // The largest reduction: the Gram matrix (c (c + 1) / 2) or ΔᵀΔ with HᵀΔ (K² + c K).
+        // The largest reduction: the Gram matrix (c (c + 1) / 2) or ΔᵀΔ with HᵀΔ (K² + c K);
+        // the forward pass's squared and Jacobian norms (2K) fit in K² + c K.
         let red = (cols * (cols + 1) / 2).max(k * k + cols * k).max(2) as u32;
         let mut wg = 64u32.min(limits.max_compute_invocations_per_workgroup);
         while wg > 16
@@ -270,7 +272,8 @@ impl GpuMatrixFree {
         let kk = cols as u64;
         let jacobi = MAX_SWEEPS_F32 as u64 * (kk + kk * kk + kk * (kk - 1) / 2 * (2 * kk + 2))
             + 4 * kk * kk * kk;
-        let per_layer = b * (6 * kk * kk + 8 * kk + 8) * 2
+        // sqnorm adds K iterations per row of the forward pass.
+        let per_layer = b * (6 * kk * kk + 8 * kk + 8 + if sqnorm { kk } else { 0 }) * 2
             + (wg.trailing_zeros() as u64 + 2) * (2 * kk * kk + 1) * 2
             + jacobi;
         if per_layer > LOOP_BUDGET && !ctx.is_hardware() {
@@ -331,7 +334,9 @@ impl GpuMatrixFree {
         } else {
             0
         };
-        let off_jac = off_ntk + if ntk { npairs } else { 0 };
+        // Primitive order: output, ntk, sqnorm (layer-major: l = 1..L+1, then a), jacobian.
+        let off_sq = off_ntk + if ntk { npairs } else { 0 };
+        let off_jac = off_sq + if sqnorm { (depth + 1) * k } else { 0 };
         let d = off_jac + if jac { k } else { 0 };
         debug_assert_eq!(d, problem.n_values());
 
@@ -512,6 +517,7 @@ impl GpuMatrixFree {
             alpha: alpha as f32,
             cols: cols as u32,
             off_jac: if jac { off_jac as u32 } else { NONE },
+            off_sq: if sqnorm { off_sq as u32 } else { NONE },
         });
         let pipeline = ctx.pipeline("matrix_free", &source, "mf_main", true)?;
         ctx.check()?;

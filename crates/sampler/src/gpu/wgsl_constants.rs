@@ -283,6 +283,7 @@ mod tests {
                     alpha: 1.0,
                     cols: 3,
                     off_jac: NONE,
+                    off_sq: NONE,
                 }),
             ),
             (
@@ -293,7 +294,8 @@ mod tests {
                     z_off: 1000,
                     alpha: 0.57735026,
                     cols: 6,
-                    off_jac: 9,
+                    off_jac: 21,
+                    off_sq: 9,
                 }),
             ),
         ];
