@@ -2,7 +2,7 @@
 //!
 //!   cargo build --release --example gpu_bench
 //!   gpu_bench ceiling                      # Philox normals/s, Philox words/s, FP32 FMA/s
-//!   gpu_bench dense N0 N L K NTK [WPD_LOG2|default] [SCRATCH_MIB] [WG] [SECONDS]
+//!   gpu_bench dense N0 N L K NTK [WPD_LOG2|default] [SCRATCH_MIB|default] [WG|default] [SECONDS]
 //!   gpu_bench matrix-free N0 N L K NTK [SECONDS] [CPU]
 //!   gpu_bench geometry N0 N L [SECONDS] [EXACT]
 //!
@@ -190,10 +190,10 @@ fn main() {
             if let Some(w) = args.get(6).filter(|s| *s != "default") {
                 opts.weights_per_dispatch = Some(1u64 << w.parse::<u32>().unwrap());
             }
-            if let Some(s) = args.get(7) {
+            if let Some(s) = args.get(7).filter(|s| *s != "default") {
                 opts.max_scratch_bytes = Some(s.parse::<u64>().unwrap() << 20);
             }
-            if let Some(w) = args.get(8) {
+            if let Some(w) = args.get(8).filter(|s| *s != "default") {
                 opts.workgroup_size = w.parse().unwrap();
             }
             let secs: f64 = args.get(9).map(|s| s.parse().unwrap()).unwrap_or(1.5);
