@@ -151,6 +151,7 @@ command -v timeout >/dev/null || die "coreutils 'timeout' not found"
 
 # The binaries.
 BIN=$(mktemp -d /tmp/issue17-bin.XXXXXX)
+trap 'rm -rf "$BIN"' EXIT
 if [ -f "$BUNDLE" ]; then
     tar xzf "$BUNDLE" -C "$BIN" || die "cannot unpack $BUNDLE"
     log "binaries from $BUNDLE: $(grep -E '^(git|built)' "$BIN/manifest.txt" | tr '\n' ' ')"
@@ -457,7 +458,6 @@ open(out, "w").write("\n".join(L) + "\n")
 print("\n".join(L))
 EOF
 log "results in $OUT: $(ls "$OUT" | tr '\n' ' ')"
-rm -rf "$BIN"
 if [ ${#FAILED[@]} -gt 0 ]; then
     log "steps not ok: ${FAILED[*]}"
     exit 1
