@@ -529,7 +529,7 @@ pub fn progress_bar(total: u64) -> ProgressBar {
     let bar = ProgressBar::new(total);
     bar.set_style(
         ProgressStyle::with_template(
-            "{spinner} {bar:40} {pos}/{len} networks, {per_sec}, eta {eta}",
+            "{spinner} {msg}{bar:40} {pos}/{len} networks, {per_sec}, eta {eta}",
         )
         .expect("valid template"),
     );

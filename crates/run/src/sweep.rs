@@ -550,6 +550,7 @@ pub fn execute_all(
     let mut cps = Vec::new();
     for (name, sub) in &list {
         bar.reset();
+        bar.set_message(format!("{name} "));
         let (mut r, cp) =
             execute(sub, bar).with_context(|| format!("--parameterization {name}"))?;
         cps.push(cp);
