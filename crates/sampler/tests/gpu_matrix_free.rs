@@ -450,12 +450,7 @@ fn jacobian_matches_cpu_twin() {
     );
     // Depth 0 (the readout alone) and three output units (the norm sums over all of them).
     check_res(5, "tanh", vec![], 2, 0.1, JAC, None);
-    for hidden in [vec![], vec![37, 37]] {
-        let mut p = problem_res("tanh", hidden, 3, 0.1, JAC, 20261123, None);
-        p.spec.output_dim = 3;
-        p.validate().unwrap();
-        check_problem(5, &p, "tanh, 3 outputs");
-    }
+    three_outputs(JAC, "tanh, 3 outputs");
 }
 
 /// Jacobian norms of ReLU nets, plain and residual, in distribution (see
@@ -515,11 +510,16 @@ fn sqnorm_matches_cpu_twin() {
         SQ_JAC,
         Some(Residual::InvSqrtDepth),
     );
+    three_outputs(SQ_JAC, "tanh, 3 outputs, sqnorm");
+}
+
+/// Depth 0 and 2 with three readout units (the norms sum or average over all of them).
+fn three_outputs(observe: Observe, label: &str) {
     for hidden in [vec![], vec![37, 37]] {
-        let mut p = problem_res("tanh", hidden, 3, 0.1, SQ_JAC, 20261123, None);
+        let mut p = problem_res("tanh", hidden, 3, 0.1, observe, 20261123, None);
         p.spec.output_dim = 3;
         p.validate().unwrap();
-        check_problem(5, &p, "tanh, 3 outputs, sqnorm");
+        check_problem(5, &p, label);
     }
 }
 
